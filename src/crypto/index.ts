@@ -3,9 +3,9 @@
 import {
   createPrivateKey,
   createPublicKey,
-  hash as oneShotHash,
   generateKeyPairSync,
   type KeyObject,
+  hash as oneShotHash,
   sign,
   verify,
 } from "node:crypto";
@@ -18,7 +18,6 @@ export const ED25519_SIGNATURE_BYTES = 64;
 export function sha256(data: Uint8Array): Buffer {
   return oneShotHash("sha256", data, "buffer") as unknown as Buffer;
 }
-
 
 export interface Ed25519KeyPair {
   readonly privateKey: KeyObject;
@@ -63,6 +62,22 @@ export function ed25519PublicKeyFromPem(pem: string): KeyObject {
     throw new CryptoKeyError(`expected an Ed25519 key, got ${key.asymmetricKeyType ?? "unknown"}`);
   }
   return key;
+}
+
+// An Ed25519 PKCS#8 DER is a fixed 16-byte header followed by the 32-byte seed (RFC 8410).
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+export const ED25519_SEED_BYTES = 32;
+
+/** Builds an Ed25519 private key from its 32-byte RFC 8032 seed. */
+export function ed25519PrivateKeyFromSeed(seed: Uint8Array): KeyObject {
+  if (seed.length !== ED25519_SEED_BYTES) {
+    throw new CryptoKeyError(`an Ed25519 seed is 32 bytes, got ${seed.length}`);
+  }
+  return createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+    format: "der",
+    type: "pkcs8",
+  });
 }
 
 // An Ed25519 SPKI DER is a fixed 12-byte header followed by the 32-byte raw key (RFC 8410).

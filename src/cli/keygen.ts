@@ -1,0 +1,65 @@
+import { constants } from "node:fs";
+import { access, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  formatVerifierKey,
+  noteVerifier,
+  SIGNATURE_TYPE_COSIGNATURE_V1,
+  SIGNATURE_TYPE_ED25519,
+} from "../checkpoint/index.js";
+import { generateEd25519KeyPair, privateKeyToPem, publicKeyToPem } from "../crypto/index.js";
+import { CliError } from "./errors.js";
+
+export const PRIVATE_KEY_FILE = "node.key";
+export const PUBLIC_KEY_FILE = "node.pub";
+
+export interface KeygenResult {
+  readonly privateKeyPath: string;
+  readonly publicKeyPath: string;
+  readonly verifierKey: string;
+  readonly cosignerVerifierKey: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes a new Ed25519 key pair into `directory`: the private key as PKCS#8 PEM with mode 0600,
+ * the public key as SPKI PEM. Never overwrites either file.
+ */
+export async function keygen(directory: string, name: string): Promise<KeygenResult> {
+  const privateKeyPath = join(directory, PRIVATE_KEY_FILE);
+  const publicKeyPath = join(directory, PUBLIC_KEY_FILE);
+  for (const path of [privateKeyPath, publicKeyPath]) {
+    if (await exists(path)) {
+      throw new CliError("WITNZ_KEY_EXISTS", `${path} already exists; refusing to overwrite a key`);
+    }
+  }
+  const { privateKey, publicKey } = generateEd25519KeyPair();
+  // Validate the name before anything is written.
+  const verifier = noteVerifier(name, SIGNATURE_TYPE_ED25519, publicKey);
+  const cosigner = noteVerifier(name, SIGNATURE_TYPE_COSIGNATURE_V1, publicKey);
+  try {
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    // "wx": fail if the file appeared meanwhile; mode applies at creation.
+    await writeFile(privateKeyPath, privateKeyToPem(privateKey), { flag: "wx", mode: 0o600 });
+    await writeFile(publicKeyPath, publicKeyToPem(publicKey), { flag: "wx", mode: 0o644 });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new CliError("WITNZ_KEY_WRITE", `cannot write the key pair in ${directory}: ${reason}`, {
+      cause: error,
+    });
+  }
+  return {
+    privateKeyPath,
+    publicKeyPath,
+    verifierKey: formatVerifierKey(verifier),
+    cosignerVerifierKey: formatVerifierKey(cosigner),
+  };
+}

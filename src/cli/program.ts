@@ -1,0 +1,107 @@
+import { Command, CommanderError, Option } from "commander";
+import { CliError } from "./errors.js";
+import { keygen } from "./keygen.js";
+import { packageVersion } from "./version.js";
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const CONFIG_OPTION = () =>
+  new Option("-c, --config <file>", "configuration file (YAML)").env("WITNZ_CONFIG");
+
+/** Verbs whose behaviour arrives with later work: they exist so that scripts and docs are stable. */
+function notYetAvailable(verb: string): never {
+  throw new CliError(
+    "WITNZ_NOT_AVAILABLE",
+    `witnz ${verb} is not available in this version yet; see the CHANGELOG for what is`,
+  );
+}
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command("witnz")
+    .description(
+      "Tamper evidence for PostgreSQL tables: independent observers, hash chains, RFC 6962 Merkle trees and signed checkpoints.",
+    )
+    .version(packageVersion(), "-V, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .showHelpAfterError()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  program
+    .command("keygen")
+    .description("write a new Ed25519 key pair (node.key mode 0600, node.pub); never overwrites")
+    .requiredOption("-o, --out <dir>", "directory to write the key pair into")
+    .option("-n, --name <name>", "key name used in signed notes (no spaces or '+')", "witnz")
+    .action(async (options: { out: string; name: string }) => {
+      const result = await keygen(options.out, options.name);
+      io.stdout(
+        [
+          `wrote ${result.privateKeyPath} (private key, mode 0600)`,
+          `wrote ${result.publicKeyPath} (public key)`,
+          `verifier key:            ${result.verifierKey}`,
+          `cosigner verifier key:   ${result.cosignerVerifierKey}`,
+          "",
+        ].join("\n"),
+      );
+    });
+
+  program
+    .command("init")
+    .description("check PostgreSQL and create the publication and this node's replication slot")
+    .addOption(CONFIG_OPTION())
+    .action(() => notYetAvailable("init"));
+  program
+    .command("start")
+    .description("run the node: capture, hash, replicate, alert")
+    .addOption(CONFIG_OPTION())
+    .action(() => notYetAvailable("start"));
+  program
+    .command("status")
+    .description("show chains, roots, lag and cluster health")
+    .addOption(CONFIG_OPTION())
+    .option("--json", "machine-readable output")
+    .action(() => notYetAvailable("status"));
+  program
+    .command("verify")
+    .description("verify protected tables against their recorded hashes")
+    .argument("[table]", "one table (default: all protected tables)")
+    .addOption(CONFIG_OPTION())
+    .option("--json", "machine-readable output")
+    .option("--quick", "compare roots with peers and witnesses only")
+    .action(() => notYetAvailable("verify"));
+  program
+    .command("demo")
+    .description(
+      "run PostgreSQL, three nodes, three witnesses and scripted tampering on this machine",
+    )
+    .action(() => notYetAvailable("demo"));
+
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code. Errors become one line on stderr. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof CliError) {
+      io.stderr(`witnz: ${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof Error && "code" in error && typeof error.code === "string") {
+      io.stderr(`witnz: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,9 @@
+export { chainHash, dataHash, extendChain, GENESIS_CHAIN_HASH } from "./chain.js";
+export {
+  decodeRow,
+  encodeRow,
+  ROW_ENCODING_VERSION,
+  RowEncodingError,
+  type RowImage,
+  type TextValue,
+} from "./row-encoding.js";
