@@ -229,3 +229,10 @@ export function verifyCosignature(
   const [result] = verifyNote(note, [cosigner]);
   return { checkpoint, timestampSeconds: result!.timestampSeconds! };
 }
+
+/** The origin line of a table's log: `<cluster origin>/<percent-encoded schema.table>`. */
+export function tableOrigin(clusterOrigin: string, table: string): string {
+  const origin = `${clusterOrigin}/${encodeURIComponent(table)}`;
+  checkOrigin(origin);
+  return origin;
+}

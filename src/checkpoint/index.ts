@@ -7,6 +7,7 @@ export {
   parseCheckpointBody,
   readWitnzFields,
   signCheckpoint,
+  tableOrigin,
   type VerifiedCheckpoint,
   verifyCheckpoint,
   verifyCosignature,

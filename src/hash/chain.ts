@@ -23,14 +23,29 @@ export function chainHash(
   if (previousChainHash.length !== SHA256_BYTES || entryDataHash.length !== SHA256_BYTES) {
     throw new RangeError("chainHash takes two 32-byte hashes");
   }
-  const sequenceNumber = BigInt(sequence);
-  if (sequenceNumber < 1n || sequenceNumber >= 1n << 64n) {
-    throw new RangeError(`chain sequence numbers run from 1 to 2^64 - 1, got ${sequenceNumber}`);
-  }
   chainInput.set(previousChainHash, 0);
-  chainInput.writeBigUInt64BE(sequenceNumber, SHA256_BYTES);
+  writeSequence(sequence);
   chainInput.set(entryDataHash, SHA256_BYTES + SEQUENCE_BYTES);
   return sha256(chainInput);
+}
+
+const TWO_TO_THE_32 = 0x1_0000_0000;
+const SEQUENCE_MAX = (1n << 64n) - 1n;
+
+function writeSequence(sequence: number | bigint): void {
+  // Numbers (the common case) avoid BigInt arithmetic on the hot path.
+  if (typeof sequence === "number") {
+    if (!Number.isSafeInteger(sequence) || sequence < 1) {
+      throw new RangeError(`chain sequence numbers run from 1 to 2^64 - 1, got ${sequence}`);
+    }
+    chainInput.writeUInt32BE(Math.floor(sequence / TWO_TO_THE_32), SHA256_BYTES);
+    chainInput.writeUInt32BE(sequence % TWO_TO_THE_32, SHA256_BYTES + 4);
+    return;
+  }
+  if (sequence < 1n || sequence > SEQUENCE_MAX) {
+    throw new RangeError(`chain sequence numbers run from 1 to 2^64 - 1, got ${sequence}`);
+  }
+  chainInput.writeBigUInt64BE(sequence, SHA256_BYTES);
 }
 
 /** Folds a run of data hashes onto a chain head; returns the new head. */

@@ -16,6 +16,7 @@ import {
   SIGNATURE_TYPE_ED25519,
   signCheckpoint,
   signNoteText,
+  tableOrigin,
   verifyCheckpoint,
   verifyCosignature,
   verifyNote,
@@ -339,5 +340,21 @@ describe("cosignatures (c2sp.org/tlog-cosignature, Ed25519 v1)", () => {
     expect(verifyCosignature(again, witness.cosignVerifier).timestampSeconds).toBe(1_700_000_001n);
     // The node's own signature still verifies next to the cosignature.
     expect(verifyCheckpoint(again, [node.verifier]).verified).toHaveLength(1);
+  });
+});
+
+describe("table origins", () => {
+  test("a table name with spaces, plus signs or quotes still yields a valid origin", () => {
+    expect(tableOrigin("witnz.example/c1", "public.audit_log")).toBe(
+      "witnz.example/c1/public.audit_log",
+    );
+    expect(tableOrigin("witnz.example/c1", 'Billing."Audit Log"+x')).toBe(
+      "witnz.example/c1/Billing.%22Audit%20Log%22%2Bx",
+    );
+    expectCheckpointError(
+      () => tableOrigin("has space", "t"),
+      "WITNZ_CHECKPOINT_MALFORMED",
+      /contains a space/,
+    );
   });
 });
