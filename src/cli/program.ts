@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
+import { ConfigError, formatConfigError, loadConfig, type WitnzConfig } from "../config/index.js";
 import { CliError } from "./errors.js";
 import { keygen } from "./keygen.js";
 import { packageVersion } from "./version.js";
@@ -11,6 +12,29 @@ export interface CliIo {
 
 const CONFIG_OPTION = () =>
   new Option("-c, --config <file>", "configuration file (YAML)").env("WITNZ_CONFIG");
+
+/**
+ * Loads and validates the configuration: warnings go to stderr, problems become a CliError whose
+ * message is one line per problem.
+ */
+function loadConfigFor(verb: string, file: string | undefined, io: CliIo): WitnzConfig {
+  if (file === undefined || file === "") {
+    throw new CliError(
+      "WITNZ_CONFIG_MISSING",
+      `witnz ${verb} needs --config FILE (or WITNZ_CONFIG)`,
+    );
+  }
+  try {
+    const { config, warnings } = loadConfig(file, { env: io.env });
+    for (const warning of warnings) io.stderr(`witnz: warning: ${warning}\n`);
+    return config;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new CliError(error.code, formatConfigError(error), { cause: error });
+    }
+    throw error;
+  }
+}
 
 /** Verbs whose behaviour arrives with later work: they exist so that scripts and docs are stable. */
 function notYetAvailable(verb: string): never {
@@ -53,18 +77,30 @@ export function buildProgram(io: CliIo): Command {
     .command("init")
     .description("check PostgreSQL and create the publication and this node's replication slot")
     .addOption(CONFIG_OPTION())
-    .action(() => notYetAvailable("init"));
+    .action((...args: unknown[]) => {
+      const options = args.at(-2) as { config?: string };
+      loadConfigFor("init", options.config, io);
+      notYetAvailable("init");
+    });
   program
     .command("start")
     .description("run the node: capture, hash, replicate, alert")
     .addOption(CONFIG_OPTION())
-    .action(() => notYetAvailable("start"));
+    .action((...args: unknown[]) => {
+      const options = args.at(-2) as { config?: string };
+      loadConfigFor("start", options.config, io);
+      notYetAvailable("start");
+    });
   program
     .command("status")
     .description("show chains, roots, lag and cluster health")
     .addOption(CONFIG_OPTION())
     .option("--json", "machine-readable output")
-    .action(() => notYetAvailable("status"));
+    .action((...args: unknown[]) => {
+      const options = args.at(-2) as { config?: string };
+      loadConfigFor("status", options.config, io);
+      notYetAvailable("status");
+    });
   program
     .command("verify")
     .description("verify protected tables against their recorded hashes")
@@ -72,7 +108,11 @@ export function buildProgram(io: CliIo): Command {
     .addOption(CONFIG_OPTION())
     .option("--json", "machine-readable output")
     .option("--quick", "compare roots with peers and witnesses only")
-    .action(() => notYetAvailable("verify"));
+    .action((...args: unknown[]) => {
+      const options = args.at(-2) as { config?: string };
+      loadConfigFor("verify", options.config, io);
+      notYetAvailable("verify");
+    });
   program
     .command("demo")
     .description(

@@ -99,4 +99,41 @@ describe("witnz CLI", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("required option '-o, --out <dir>' not specified");
   });
+
+  test("a bad configuration exits 2 with one line per problem and no stack trace", async () => {
+    const file = join(directory, "witnz.yaml");
+    await writeFile(
+      file,
+      "database:\n  database: mydb\n  user: witnz\n  port: 70000\nnode:\n  bootsrap: true\n  bind_addr: node1:7000\n  data_dir: /data\nprotected_tables:\n  - name: audit_log\n    verify_interval: 30 minutes\n",
+    );
+    const result = await witnz("start", "--config", file);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      [
+        `witnz: ${file}: 3 configuration problems`,
+        "  database.port: 70000 is out of range; allowed 1..65535",
+        "  node.id: missing; required",
+        '  protected_tables[0].verify_interval: "30 minutes" is not a duration; write e.g. "30m", "10s", "1h30m"',
+        "  warning: unknown key node.bootsrap (ignored); did you mean node.bootstrap?",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("a missing configuration file is named with the system's reason", async () => {
+    const result = await witnz("status", "--config", join(directory, "absent.yaml"));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `${join(directory, "absent.yaml")}: cannot read the configuration file`,
+    );
+    expect(result.stderr).toContain("ENOENT");
+  });
+
+  test("verbs that need a configuration say so when none is given", async () => {
+    const result = await witnz("verify");
+    expect(result).toMatchObject({
+      code: 2,
+      stderr: "witnz: witnz verify needs --config FILE (or WITNZ_CONFIG)\n",
+    });
+  });
 });
