@@ -1,0 +1,312 @@
+import { accessSync, constants, mkdirSync, realpathSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { open, type RootDatabase } from "lmdb";
+import { compareBytes, equalBytes } from "./bytes.js";
+import { StoreError } from "./errors.js";
+import {
+  conflictError,
+  type KeyValueStore,
+  type RangeOptions,
+  validateKey,
+  validateRange,
+  validateWrite,
+  type WriteCondition,
+  type WriteOperation,
+} from "./key-value-store.js";
+import { KEY_BYTES_MAX, MAP_SIZE_BYTES_INITIAL, STORE_SIZE_BYTES_MAX_DEFAULT } from "./limits.js";
+
+export interface LmdbKeyValueStoreOptions {
+  /** Writes are refused with WITNZ_STORE_FULL once the data file reaches this size. */
+  readonly sizeBytesMax?: number;
+}
+
+/** LMDB's data file inside the store directory. */
+const DATA_FILE_NAME = "data.mdb";
+
+// lmdb-js shares one environment per path inside a process, with the flags of whoever opened
+// it first; one handle per directory keeps our durability flags the ones in force.
+const openDirectories = new Set<string>();
+
+/**
+ * Opens (creating if needed) an LMDB store in `directory`. Every resolved write has been
+ * written with fdatasync and its meta page with O_DSYNC; see docs/design/storage.md.
+ */
+export function openLmdbKeyValueStore(
+  directory: string,
+  options: LmdbKeyValueStoreOptions = {},
+): KeyValueStore {
+  const sizeBytesMax = options.sizeBytesMax ?? STORE_SIZE_BYTES_MAX_DEFAULT;
+  if (!Number.isSafeInteger(sizeBytesMax) || sizeBytesMax <= 0) {
+    throw new StoreError("WITNZ_STORE_INVALID", `sizeBytesMax must be a positive integer`);
+  }
+  const path = prepareDirectory(directory);
+  if (openDirectories.has(path)) {
+    throw new StoreError(
+      "WITNZ_STORE_ALREADY_OPEN",
+      `the store at ${path} is already open in this process`,
+    );
+  }
+  let database: RootDatabase<Uint8Array, Uint8Array>;
+  try {
+    database = open<Uint8Array, Uint8Array>({
+      path,
+      // lmdb-js treats a path with an extension as a file name unless told otherwise.
+      noSubdir: false,
+      keyEncoding: "binary",
+      encoding: "binary",
+      // Durability: every commit fdatasyncs its pages and writes its meta page through an
+      // O_DSYNC descriptor before the commit returns and the write promise resolves.
+      noSync: false,
+      noMetaSync: false,
+      overlappingSync: false,
+      useWritemap: false,
+      // With event-turn batching lmdb-js queues an internal promise that nobody awaits, and
+      // a failed commit then surfaces as an unhandled rejection; each write is its own
+      // transaction callback, so the batching is not needed for atomicity.
+      eventTurnBatching: false,
+      cache: false,
+      compression: false,
+      mapSize: MAP_SIZE_BYTES_INITIAL,
+      maxDbs: 1,
+    });
+  } catch (error) {
+    throw new StoreError(
+      "WITNZ_STORE_OPEN",
+      `LMDB could not open the store at ${path}: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+  openDirectories.add(path);
+  return new LmdbKeyValueStore(path, database, sizeBytesMax);
+}
+
+/** Creates the directory if needed and checks it is a writable directory; returns its real path. */
+function prepareDirectory(directory: string): string {
+  const requested = resolve(directory);
+  let isDirectory: boolean | undefined;
+  try {
+    isDirectory = statSync(requested).isDirectory();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw openError(requested, "could not be examined", error);
+    }
+  }
+  if (isDirectory === false) {
+    throw new StoreError(
+      "WITNZ_STORE_OPEN",
+      `the store path ${requested} is not a directory; a store is a directory that LMDB owns`,
+    );
+  }
+  if (isDirectory === undefined) {
+    try {
+      mkdirSync(requested, { recursive: true });
+    } catch (error) {
+      throw openError(requested, "could not be created", error);
+    }
+  }
+  try {
+    accessSync(requested, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    throw openError(requested, "is not readable and writable", error);
+  }
+  return realpathSync(requested);
+}
+
+function openError(path: string, what: string, error: unknown): StoreError {
+  return new StoreError(
+    "WITNZ_STORE_OPEN",
+    `the store directory ${path} ${what}: ${messageOf(error)}`,
+    { cause: error },
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** lmdb-js hands back Buffers; callers get plain Uint8Array views, as from the twin. */
+function plain(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+class LmdbKeyValueStore implements KeyValueStore {
+  readonly location: string;
+  readonly #path: string;
+  readonly #dataFilePath: string;
+  readonly #database: RootDatabase<Uint8Array, Uint8Array>;
+  readonly #sizeBytesMax: number;
+  #closed = false;
+
+  constructor(path: string, database: RootDatabase<Uint8Array, Uint8Array>, sizeBytesMax: number) {
+    this.location = path;
+    this.#path = path;
+    this.#dataFilePath = join(path, DATA_FILE_NAME);
+    this.#database = database;
+    this.#sizeBytesMax = sizeBytesMax;
+    // lmdb-js exposes the key size limit it enforces, though its types do not declare it.
+    const maxKeySize = (database as unknown as { maxKeySize: number }).maxKeySize;
+    if (maxKeySize < KEY_BYTES_MAX) {
+      throw new StoreError(
+        "WITNZ_STORE_OPEN",
+        `LMDB at ${path} takes keys up to ${maxKeySize} bytes; Witnz needs ${KEY_BYTES_MAX}`,
+      );
+    }
+  }
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    this.#assertOpen();
+    validateKey(key);
+    try {
+      const value = this.#database.get(key);
+      return value === undefined ? undefined : plain(value);
+    } catch (error) {
+      throw this.#readError(error);
+    }
+  }
+
+  range(options: RangeOptions): Iterable<[key: Uint8Array, value: Uint8Array]> {
+    this.#assertOpen();
+    validateRange(options);
+    const database = this.#database;
+    const readError = (error: unknown) => this.#readError(error);
+    const { start, end, limit } = options;
+    if (options.reverse !== true) {
+      return {
+        *[Symbol.iterator]() {
+          try {
+            for (const entry of database.getRange({
+              start,
+              end,
+              ...(limit === undefined ? {} : { limit }),
+            })) {
+              yield [plain(entry.key as Uint8Array), plain(entry.value)];
+            }
+          } catch (error) {
+            throw readError(error);
+          }
+        },
+      };
+    }
+    // lmdb-js walks a reverse range from its `start` (inclusive) down to its `end`
+    // (exclusive); ours is [start, end) walked backwards. So walk from our end down to our
+    // start, skip our end, and fetch our start last by hand.
+    return {
+      *[Symbol.iterator]() {
+        const count = limit ?? Number.POSITIVE_INFINITY;
+        if (count === 0 || compareBytes(start, end) >= 0) return;
+        let yielded = 0;
+        try {
+          for (const entry of database.getRange({ start: end, end: start, reverse: true })) {
+            const key = entry.key as Uint8Array;
+            if (equalBytes(key, end)) continue;
+            yield [plain(key), plain(entry.value)];
+            yielded += 1;
+            if (yielded >= count) return;
+          }
+          const first = database.get(start);
+          if (first !== undefined) yield [plain(start.slice()), plain(first)];
+        } catch (error) {
+          throw readError(error);
+        }
+      },
+    };
+  }
+
+  async write(
+    operations: readonly WriteOperation[],
+    conditions: readonly WriteCondition[] = [],
+  ): Promise<void> {
+    this.#assertOpen();
+    validateWrite(operations, conditions);
+    this.#assertBelowSizeLimit();
+    const database = this.#database;
+    try {
+      // A child transaction: if anything in the callback throws, its changes are rolled back,
+      // while whatever else lmdb-js placed in the same LMDB transaction commits unharmed.
+      await database.childTransaction(() => {
+        for (const condition of conditions) {
+          if (!equalBytes(database.get(condition.key), condition.value)) throw conflictError();
+        }
+        for (const operation of operations) {
+          if (operation.type === "put") database.putSync(operation.key, operation.value);
+          else database.removeSync(operation.key);
+        }
+      });
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw await this.#writeError(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#database.close();
+    } catch (error) {
+      throw new StoreError(
+        "WITNZ_STORE_WRITE",
+        `LMDB could not close the store at ${this.#path}: ${messageOf(error)}`,
+        { cause: error },
+      );
+    } finally {
+      openDirectories.delete(this.#path);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new StoreError("WITNZ_STORE_CLOSED", `the store at ${this.#path} is closed`);
+    }
+  }
+
+  #assertBelowSizeLimit(): void {
+    let sizeBytes: number;
+    try {
+      sizeBytes = statSync(this.#dataFilePath).size;
+    } catch (error) {
+      throw new StoreError(
+        "WITNZ_STORE_WRITE",
+        `the data file ${this.#dataFilePath} could not be examined: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    if (sizeBytes >= this.#sizeBytesMax) {
+      throw new StoreError(
+        "WITNZ_STORE_FULL",
+        `the store at ${this.#path} holds ${sizeBytes} bytes; its limit is ${this.#sizeBytesMax}`,
+      );
+    }
+  }
+
+  #readError(error: unknown): StoreError {
+    if (error instanceof StoreError) return error;
+    return new StoreError(
+      "WITNZ_STORE_READ",
+      `LMDB could not read the store at ${this.#path}: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+
+  /** lmdb-js rejects a failed commit with a generic error whose `commitError` holds the cause. */
+  async #writeError(error: unknown): Promise<StoreError> {
+    let cause = error;
+    const commitError = (error as { commitError?: unknown } | undefined)?.commitError;
+    if (commitError instanceof Promise) {
+      // It is rejected in the same callback that rejected the write; a macrotask bounds the wait.
+      const settled = await Promise.race([
+        commitError.then(
+          () => undefined,
+          (reason: unknown) => reason,
+        ),
+        new Promise<undefined>((resolveLater) => setImmediate(resolveLater, undefined)),
+      ]);
+      if (settled !== undefined) cause = settled;
+    }
+    return new StoreError(
+      "WITNZ_STORE_WRITE",
+      `LMDB could not commit a write to the store at ${this.#path}: ${messageOf(cause)}`,
+      { cause },
+    );
+  }
+}

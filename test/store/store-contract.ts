@@ -1,0 +1,665 @@
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import {
+  encodeMetaKey,
+  KEY_BYTES_MAX,
+  type KeyValueStore,
+  openStoreOnKeyValueStore,
+  SCHEMA_VERSION_META_NAME,
+  STORE_SCHEMA_VERSION,
+  StoreError,
+  type WitnzStore,
+  WRITE_OPERATIONS_MAX,
+} from "../../src/store/index.js";
+import {
+  bytes,
+  GENESIS,
+  makeEntries,
+  openFreshStore,
+  type StoreHarness,
+  sha256,
+  utf8,
+} from "./harness.js";
+
+function referenceCompare(left: Uint8Array, right: Uint8Array): number {
+  return Buffer.compare(Buffer.from(left), Buffer.from(right));
+}
+
+function keysOf(entries: Iterable<[Uint8Array, Uint8Array]>): number[][] {
+  return [...entries].map(([key]) => [...key]);
+}
+
+async function expectStoreError(
+  action: () => unknown,
+  code: string,
+  messagePattern?: RegExp,
+): Promise<StoreError> {
+  let caught: unknown;
+  try {
+    await action();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(StoreError);
+  const storeError = caught as StoreError;
+  expect(storeError.code).toBe(code);
+  if (messagePattern !== undefined) expect(storeError.message).toMatch(messagePattern);
+  return storeError;
+}
+
+/** The contract every KeyValueStore and every WitnzStore on it must keep. */
+export function defineStoreContract(makeHarness: () => StoreHarness): void {
+  let harness: StoreHarness;
+  beforeEach(() => {
+    harness = makeHarness();
+  });
+  afterEach(async () => {
+    await harness.cleanup();
+  });
+
+  describe("key-value store", () => {
+    let store: KeyValueStore;
+    beforeEach(async () => {
+      store = await harness.openKeyValueStore();
+    });
+
+    test("get returns what put stored, overwrites replace, deletes remove", async () => {
+      expect(store.get(bytes(1))).toBeUndefined();
+      await store.write([{ type: "put", key: bytes(1), value: bytes(10) }]);
+      expect(store.get(bytes(1))).toEqual(bytes(10));
+      await store.write([{ type: "put", key: bytes(1), value: bytes(11, 12) }]);
+      expect(store.get(bytes(1))).toEqual(bytes(11, 12));
+      await store.write([{ type: "delete", key: bytes(1) }]);
+      expect(store.get(bytes(1))).toBeUndefined();
+    });
+
+    test("an empty value is a value, not an absence", async () => {
+      await store.write([{ type: "put", key: bytes(7), value: new Uint8Array(0) }]);
+      expect(store.get(bytes(7))).toEqual(new Uint8Array(0));
+    });
+
+    test("deleting an absent key is not an error", async () => {
+      await store.write([{ type: "delete", key: bytes(9) }]);
+      expect(store.get(bytes(9))).toBeUndefined();
+    });
+
+    test("returned arrays belong to the caller", async () => {
+      await store.write([{ type: "put", key: bytes(1, 2), value: bytes(3, 4) }]);
+      const value = store.get(bytes(1, 2))!;
+      value[0] = 99;
+      const [entry] = [...store.range({ start: bytes(0), end: bytes(255) })];
+      entry![0][0] = 99;
+      entry![1][0] = 99;
+      expect(store.get(bytes(1, 2))).toEqual(bytes(3, 4));
+      expect(keysOf(store.range({ start: bytes(0), end: bytes(255) }))).toEqual([[1, 2]]);
+    });
+
+    describe("range", () => {
+      const keys = [
+        bytes(2),
+        bytes(1, 0),
+        bytes(1),
+        bytes(1, 0, 0),
+        bytes(1, 255),
+        bytes(3),
+        bytes(1, 1),
+        bytes(254, 1),
+        bytes(0, 5),
+      ];
+      const sorted = [...keys].sort(referenceCompare).map((key) => [...key]);
+
+      beforeEach(async () => {
+        await store.write(keys.map((key) => ({ type: "put" as const, key, value: sha256(key) })));
+      });
+
+      test("walks keys in lexicographic byte order, a prefix before its extensions", () => {
+        expect(keysOf(store.range({ start: bytes(0), end: bytes(255) }))).toEqual(sorted);
+        expect(sorted.slice(1, 6)).toEqual([[1], [1, 0], [1, 0, 0], [1, 1], [1, 255]]);
+      });
+
+      test("returns each key with its own value", () => {
+        for (const [key, value] of store.range({ start: bytes(0), end: bytes(255) })) {
+          expect(value).toEqual(sha256(key));
+        }
+      });
+
+      test("includes start and excludes end", () => {
+        expect(keysOf(store.range({ start: bytes(1, 0), end: bytes(2) }))).toEqual([
+          [1, 0],
+          [1, 0, 0],
+          [1, 1],
+          [1, 255],
+        ]);
+      });
+
+      test("reverse walks the same range backwards, still [start, end)", () => {
+        expect(keysOf(store.range({ start: bytes(1, 0), end: bytes(2), reverse: true }))).toEqual([
+          [1, 255],
+          [1, 1],
+          [1, 0, 0],
+          [1, 0],
+        ]);
+        expect(keysOf(store.range({ start: bytes(0), end: bytes(255), reverse: true }))).toEqual(
+          [...sorted].reverse(),
+        );
+      });
+
+      test("reverse with an end that is not a stored key", () => {
+        expect(keysOf(store.range({ start: bytes(1), end: bytes(1, 5), reverse: true }))).toEqual([
+          [1, 1],
+          [1, 0, 0],
+          [1, 0],
+          [1],
+        ]);
+      });
+
+      test("limit counts from the walk's first key in either direction", () => {
+        expect(keysOf(store.range({ start: bytes(1), end: bytes(255), limit: 2 }))).toEqual([
+          [1],
+          [1, 0],
+        ]);
+        expect(
+          keysOf(store.range({ start: bytes(1), end: bytes(255), reverse: true, limit: 2 })),
+        ).toEqual([[254, 1], [3]]);
+        expect(keysOf(store.range({ start: bytes(1), end: bytes(255), limit: 0 }))).toEqual([]);
+      });
+
+      test("an empty or inverted range yields nothing", () => {
+        expect(keysOf(store.range({ start: bytes(1, 2), end: bytes(1, 3) }))).toEqual([]);
+        expect(keysOf(store.range({ start: bytes(3), end: bytes(1) }))).toEqual([]);
+        expect(keysOf(store.range({ start: bytes(3), end: bytes(1), reverse: true }))).toEqual([]);
+      });
+    });
+
+    test("the lowest possible key, the single byte 0x00, is seen in both directions", async () => {
+      await store.write([
+        { type: "put", key: bytes(0), value: bytes(1) },
+        { type: "put", key: bytes(0, 0), value: bytes(2) },
+      ]);
+      const forward = keysOf(store.range({ start: bytes(0), end: bytes(1) }));
+      const backward = keysOf(store.range({ start: bytes(0), end: bytes(1), reverse: true }));
+      expect(forward).toEqual([[0], [0, 0]]);
+      expect(backward).toEqual([[0, 0], [0]]);
+      expect(
+        keysOf(store.range({ start: bytes(0), end: bytes(1), reverse: true, limit: 1 })),
+      ).toEqual([[0, 0]]);
+    });
+
+    test("a write applies all its operations, in order", async () => {
+      await store.write([
+        { type: "put", key: bytes(1), value: bytes(1) },
+        { type: "put", key: bytes(2), value: bytes(2) },
+        { type: "put", key: bytes(3), value: bytes(3) },
+      ]);
+      await store.write([
+        { type: "put", key: bytes(4), value: bytes(4) },
+        { type: "delete", key: bytes(2) },
+        { type: "put", key: bytes(1), value: bytes(10) },
+        { type: "put", key: bytes(3), value: bytes(30) },
+        { type: "delete", key: bytes(3) },
+        { type: "delete", key: bytes(5) },
+        { type: "put", key: bytes(5), value: bytes(50) },
+      ]);
+      expect(keysOf(store.range({ start: bytes(0), end: bytes(255) }))).toEqual([[1], [4], [5]]);
+      expect(store.get(bytes(1))).toEqual(bytes(10));
+      expect(store.get(bytes(5))).toEqual(bytes(50));
+    });
+
+    test("a write whose condition fails applies nothing", async () => {
+      await store.write([{ type: "put", key: bytes(1), value: bytes(1) }]);
+      await expectStoreError(
+        () =>
+          store.write(
+            [
+              { type: "put", key: bytes(2), value: bytes(2) },
+              { type: "delete", key: bytes(1) },
+            ],
+            [{ key: bytes(1), value: bytes(9) }],
+          ),
+        "WITNZ_STORE_CONFLICT",
+      );
+      expect(store.get(bytes(1))).toEqual(bytes(1));
+      expect(store.get(bytes(2))).toBeUndefined();
+    });
+
+    test("conditions compare exact bytes, and absence with undefined", async () => {
+      await store.write([{ type: "put", key: bytes(1), value: bytes(1, 2) }]);
+      await store.write(
+        [{ type: "put", key: bytes(2), value: bytes(2) }],
+        [
+          { key: bytes(1), value: bytes(1, 2) },
+          { key: bytes(3), value: undefined },
+        ],
+      );
+      expect(store.get(bytes(2))).toEqual(bytes(2));
+      await expectStoreError(
+        () =>
+          store.write(
+            [{ type: "put", key: bytes(3), value: bytes(3) }],
+            [{ key: bytes(1), value: bytes(1) }],
+          ),
+        "WITNZ_STORE_CONFLICT",
+      );
+      await expectStoreError(
+        () =>
+          store.write(
+            [{ type: "put", key: bytes(3), value: bytes(3) }],
+            [{ key: bytes(2), value: undefined }],
+          ),
+        "WITNZ_STORE_CONFLICT",
+      );
+      expect(store.get(bytes(3))).toBeUndefined();
+    });
+
+    test("a write with an over-limit key is refused whole", async () => {
+      await expectStoreError(
+        () =>
+          store.write([
+            { type: "put", key: bytes(1), value: bytes(1) },
+            { type: "put", key: new Uint8Array(KEY_BYTES_MAX + 1).fill(7), value: bytes(2) },
+          ]),
+        "WITNZ_STORE_LIMIT",
+        new RegExp(`${KEY_BYTES_MAX + 1} bytes; the limit is ${KEY_BYTES_MAX}`),
+      );
+      expect(store.get(bytes(1))).toBeUndefined();
+    });
+
+    test("an empty key is refused", async () => {
+      await expectStoreError(() => store.get(new Uint8Array(0)), "WITNZ_STORE_INVALID");
+      await expectStoreError(
+        () => store.write([{ type: "put", key: new Uint8Array(0), value: bytes(1) }]),
+        "WITNZ_STORE_INVALID",
+      );
+    });
+
+    test("a closed store refuses reads and writes", async () => {
+      await store.write([{ type: "put", key: bytes(1), value: bytes(1) }]);
+      await store.close();
+      await expectStoreError(() => store.get(bytes(1)), "WITNZ_STORE_CLOSED");
+      await expectStoreError(
+        () => store.range({ start: bytes(0), end: bytes(255) }),
+        "WITNZ_STORE_CLOSED",
+      );
+      await expectStoreError(
+        () => store.write([{ type: "put", key: bytes(2), value: bytes(2) }]),
+        "WITNZ_STORE_CLOSED",
+      );
+    });
+
+    test("random writes and ranges agree with a sorted-map model (seeded)", async () => {
+      const key = fc.uint8Array({ minLength: 1, maxLength: 3, max: 4 });
+      const operation = fc.oneof(
+        fc.record({
+          type: fc.constant("put" as const),
+          key,
+          value: fc.uint8Array({ maxLength: 4 }),
+        }),
+        fc.record({ type: fc.constant("delete" as const), key }),
+      );
+      const query = fc.record({ start: key, end: key, reverse: fc.boolean(), limit: fc.nat(6) });
+      const model = new Map<string, Uint8Array>();
+      const modelKey = (bytesKey: Uint8Array) => Buffer.from(bytesKey).toString("hex");
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(operation, { minLength: 1, maxLength: 8 }),
+          query,
+          async (operations, rangeQuery) => {
+            await store.write(operations);
+            for (const op of operations) {
+              if (op.type === "put") model.set(modelKey(op.key), op.value);
+              else model.delete(modelKey(op.key));
+            }
+            const inRange = [...model.keys()]
+              .map((hex) => Buffer.from(hex, "hex"))
+              .filter(
+                (candidate) =>
+                  referenceCompare(candidate, rangeQuery.start) >= 0 &&
+                  referenceCompare(candidate, rangeQuery.end) < 0,
+              )
+              .sort(referenceCompare);
+            if (rangeQuery.reverse) inRange.reverse();
+            const expected = inRange
+              .slice(0, rangeQuery.limit)
+              .map((candidate) => [[...candidate], [...model.get(modelKey(candidate))!]]);
+            const actual = [...store.range(rangeQuery)].map(([k, v]) => [[...k], [...v]]);
+            expect(actual).toEqual(expected);
+          },
+        ),
+        { seed: 20_240_611, numRuns: 60 },
+      );
+    });
+  });
+
+  describe("witnz store", () => {
+    let store: WitnzStore;
+    const table = "public.orders";
+    beforeEach(async () => {
+      store = await openFreshStore(harness);
+    });
+
+    test("a new table has no head, no entries and is not listed", () => {
+      expect(store.chainHead(table)).toBeUndefined();
+      expect(store.chainEntry(table, 1)).toBeUndefined();
+      expect([...store.chainEntries(table, 1, 10)]).toEqual([]);
+      expect(store.tables()).toEqual([]);
+      expect(store.latestCheckpoint(table)).toBeUndefined();
+    });
+
+    test("appended entries come back field for field, and the head follows", async () => {
+      const entries = makeEntries(1, 5, GENESIS);
+      const batch = store.batch();
+      for (const entry of entries) batch.appendChainEntry(table, entry);
+      expect(store.chainHead(table)).toBeUndefined();
+      await store.commit(batch);
+      expect(store.chainHead(table)).toEqual({ size: 5, chainHash: entries[4]!.chainHash });
+      expect(store.chainEntry(table, 3)).toEqual(entries[2]);
+      expect(store.chainEntry(table, 6)).toBeUndefined();
+      expect([...store.chainEntries(table, 2, 4)]).toEqual(entries.slice(1, 4));
+      expect([...store.chainEntries(table, 4, 100)]).toEqual(entries.slice(3));
+      expect([...store.chainEntries(table, 6, 9)]).toEqual([]);
+      expect(store.tables()).toEqual([table]);
+    });
+
+    test("an LSN keeps all 64 bits", async () => {
+      const [entry] = makeEntries(1, 1, GENESIS);
+      const batch = store.batch();
+      batch.appendChainEntry(table, { ...entry!, lsn: (1n << 64n) - 2n });
+      await store.commit(batch);
+      expect(store.chainEntry(table, 1)?.lsn).toBe((1n << 64n) - 2n);
+    });
+
+    test("a later batch extends the committed chain", async () => {
+      const first = makeEntries(1, 3, GENESIS);
+      const second = makeEntries(4, 6, first[2]!.chainHash);
+      const batch = store.batch();
+      for (const entry of first) batch.appendChainEntry(table, entry);
+      await store.commit(batch);
+      const next = store.batch();
+      expect(next.chainHead(table)).toEqual({ size: 3, chainHash: first[2]!.chainHash });
+      for (const entry of second) next.appendChainEntry(table, entry);
+      expect(next.chainHead(table)).toEqual({ size: 6, chainHash: second[2]!.chainHash });
+      await store.commit(next);
+      expect(store.chainHead(table)?.size).toBe(6);
+      expect([...store.chainEntries(table, 1, 6)].map((entry) => entry.seq)).toEqual([
+        1, 2, 3, 4, 5, 6,
+      ]);
+    });
+
+    test("sequence numbers order numerically across byte boundaries", async () => {
+      const entries = makeEntries(1, 300, GENESIS);
+      const batch = store.batch();
+      for (const entry of entries) batch.appendChainEntry(table, entry);
+      await store.commit(batch);
+      const seqs = [...store.chainEntries(table, 250, 260)].map((entry) => entry.seq);
+      expect(seqs).toEqual([250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260]);
+    });
+
+    test("a gap is refused, in a fresh table and after a commit", async () => {
+      const entries = makeEntries(1, 3, GENESIS);
+      await expectStoreError(
+        () => store.batch().appendChainEntry(table, entries[1]!),
+        "WITNZ_STORE_SEQUENCE",
+        /next chain entry is seq 1, got seq 2/,
+      );
+      const batch = store.batch();
+      batch.appendChainEntry(table, entries[0]!);
+      await store.commit(batch);
+      await expectStoreError(
+        () => store.batch().appendChainEntry(table, entries[2]!),
+        "WITNZ_STORE_SEQUENCE",
+        /next chain entry is seq 2, got seq 3/,
+      );
+    });
+
+    test("a repeat is refused, counting entries staged in the same batch", async () => {
+      const entries = makeEntries(1, 3, GENESIS);
+      const batch = store.batch();
+      batch.appendChainEntry(table, entries[0]!);
+      batch.appendChainEntry(table, entries[1]!);
+      await expectStoreError(
+        () => batch.appendChainEntry(table, entries[1]!),
+        "WITNZ_STORE_SEQUENCE",
+        /next chain entry is seq 3, got seq 2/,
+      );
+      await store.commit(batch);
+      await expectStoreError(
+        () => store.batch().appendChainEntry(table, entries[0]!),
+        "WITNZ_STORE_SEQUENCE",
+      );
+      expect(store.chainHead(table)?.size).toBe(2);
+    });
+
+    test("malformed entries are refused before staging", async () => {
+      const [entry] = makeEntries(1, 1, GENESIS);
+      const batch = store.batch();
+      await expectStoreError(
+        () => batch.appendChainEntry(table, { ...entry!, dataHash: new Uint8Array(31) }),
+        "WITNZ_STORE_INVALID",
+        /32 bytes/,
+      );
+      await expectStoreError(
+        () => batch.appendChainEntry(table, { ...entry!, lsn: -1n }),
+        "WITNZ_STORE_INVALID",
+      );
+      await expectStoreError(() => batch.appendChainEntry("", entry!), "WITNZ_STORE_INVALID");
+      expect(batch.operationCount).toBe(0);
+    });
+
+    test("the primary-key index maps each key to its latest seq", async () => {
+      const entries = makeEntries(1, 4, GENESIS, (seq) =>
+        seq === 3 ? new Uint8Array(0) : seq === 4 ? utf8("pk-1") : utf8(`pk-${seq}`),
+      );
+      const batch = store.batch();
+      for (const entry of entries) batch.appendChainEntry(table, entry);
+      await store.commit(batch);
+      expect(store.sequenceForPrimaryKey(table, utf8("pk-2"))).toBe(2);
+      expect(store.sequenceForPrimaryKey(table, utf8("pk-1"))).toBe(4);
+      expect(store.sequenceForPrimaryKey(table, utf8("pk-3"))).toBeUndefined();
+      expect(store.sequenceForPrimaryKey("public.other", utf8("pk-2"))).toBeUndefined();
+      expect(store.chainEntry(table, 3)?.primaryKey).toEqual(new Uint8Array(0));
+    });
+
+    test("tree nodes staged in a batch are seen through that batch only, until commit", async () => {
+      const hashA = sha256(utf8("a"));
+      const hashB = sha256(utf8("b"));
+      const first = store.batch();
+      const staged = store.treeNodes(table, first);
+      staged.set(0, 0, hashA);
+      staged.set(3, 5, hashB);
+      expect(staged.get(0, 0)).toEqual(hashA);
+      expect(staged.get(3, 5)).toEqual(hashB);
+      expect(staged.get(3, 4)).toBeUndefined();
+      expect(store.treeNodes(table).get(0, 0)).toBeUndefined();
+      expect(store.treeNodes(table, store.batch()).get(0, 0)).toBeUndefined();
+      expect(store.treeNodes("public.other", first).get(0, 0)).toBeUndefined();
+      await store.commit(first);
+      expect(store.treeNodes(table).get(3, 5)).toEqual(hashB);
+
+      const second = store.batch();
+      store.treeNodes(table, second).set(0, 0, hashB);
+      expect(store.treeNodes(table, second).get(0, 0)).toEqual(hashB);
+      expect(store.treeNodes(table).get(0, 0)).toEqual(hashA);
+      await store.commit(second);
+      expect(store.treeNodes(table).get(0, 0)).toEqual(hashB);
+    });
+
+    test("tree nodes without a batch are read-only, and hashes must be 32 bytes", async () => {
+      await expectStoreError(
+        () => store.treeNodes(table).set(0, 0, sha256(utf8("a"))),
+        "WITNZ_STORE_INVALID",
+        /read-only/,
+      );
+      await expectStoreError(
+        () => store.treeNodes(table, store.batch()).set(0, 0, new Uint8Array(33)),
+        "WITNZ_STORE_INVALID",
+      );
+      await expectStoreError(
+        () => store.treeNodes(table).get(64, 0),
+        "WITNZ_STORE_INVALID",
+        /tree level/,
+      );
+    });
+
+    test("the latest checkpoint is the one with the largest size", async () => {
+      const batch = store.batch();
+      batch.putCheckpoint(table, 10, "origin\n10\nroot-10\n");
+      batch.putCheckpoint(table, 2, "origin\n2\nroot-2\n");
+      batch.putCheckpoint(table, 256, "origin\n256\nroot-256\n\n— sig ✓\n");
+      batch.putCheckpoint(`${table}s`, 1000, "another table");
+      await store.commit(batch);
+      expect(store.latestCheckpoint(table)).toEqual({
+        size: 256,
+        noteText: "origin\n256\nroot-256\n\n— sig ✓\n",
+      });
+      expect(store.checkpoint(table, 2)).toBe("origin\n2\nroot-2\n");
+      expect(store.checkpoint(table, 3)).toBeUndefined();
+      expect(store.latestCheckpoint("public.order")).toBeUndefined();
+      expect(store.latestCheckpoint(`${table}s`)?.size).toBe(1000);
+    });
+
+    test("tables sharing a name prefix stay apart", async () => {
+      const short = "a";
+      const long = "ab";
+      const batch = store.batch();
+      for (const entry of makeEntries(1, 2, GENESIS)) batch.appendChainEntry(short, entry);
+      for (const entry of makeEntries(1, 3, GENESIS)) batch.appendChainEntry(long, entry);
+      batch.appendChainEntry("schéma.tâble ✓", makeEntries(1, 1, GENESIS)[0]!);
+      await store.commit(batch);
+      expect([...store.chainEntries(short, 1, 10)]).toHaveLength(2);
+      expect([...store.chainEntries(long, 1, 10)]).toHaveLength(3);
+      expect(store.tables().sort()).toEqual(["a", "ab", "schéma.tâble ✓"]);
+    });
+
+    test("meta entries round-trip; the schema version entry is the store's own", async () => {
+      expect(store.meta("node-id")).toBeUndefined();
+      const batch = store.batch();
+      batch.setMeta("node-id", bytes(1, 2, 3));
+      await store.commit(batch);
+      expect(store.meta("node-id")).toEqual(bytes(1, 2, 3));
+      expect(store.meta(SCHEMA_VERSION_META_NAME)).toEqual(bytes(0, 0, 0, STORE_SCHEMA_VERSION));
+      await expectStoreError(
+        () => store.batch().setMeta(SCHEMA_VERSION_META_NAME, bytes(0, 0, 0, 9)),
+        "WITNZ_STORE_INVALID",
+      );
+    });
+
+    test("a commit is all or nothing: a conflicting batch leaves no trace", async () => {
+      const entries = makeEntries(1, 4, GENESIS);
+      const winner = store.batch();
+      const loser = store.batch();
+      winner.appendChainEntry(table, entries[0]!);
+      loser.appendChainEntry(table, { ...entries[0]!, primaryKey: utf8("loser-pk") });
+      loser.putCheckpoint(table, 1, "loser checkpoint");
+      loser.setMeta("loser", bytes(1));
+      store.treeNodes(table, loser).set(0, 0, sha256(utf8("loser")));
+      await store.commit(winner);
+      await expectStoreError(
+        () => store.commit(loser),
+        "WITNZ_STORE_CONFLICT",
+        /chain this batch appends to \("public.orders"\) moved after the batch read its head/,
+      );
+      expect(store.chainHead(table)?.size).toBe(1);
+      expect(store.chainEntry(table, 1)?.primaryKey).toEqual(utf8("pk-1"));
+      expect(store.sequenceForPrimaryKey(table, utf8("loser-pk"))).toBeUndefined();
+      expect(store.checkpoint(table, 1)).toBeUndefined();
+      expect(store.meta("loser")).toBeUndefined();
+      expect(store.treeNodes(table).get(0, 0)).toBeUndefined();
+    });
+
+    test("two commits in flight on one table: one wins, the other conflicts", async () => {
+      const entries = makeEntries(1, 2, GENESIS);
+      const first = store.batch();
+      const second = store.batch();
+      first.appendChainEntry(table, entries[0]!);
+      second.appendChainEntry(table, entries[0]!);
+      const outcomes = await Promise.allSettled([store.commit(first), store.commit(second)]);
+      expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(["fulfilled", "rejected"]);
+      const rejected = outcomes.find((outcome) => outcome.status === "rejected");
+      expect((rejected as PromiseRejectedResult).reason.code).toBe("WITNZ_STORE_CONFLICT");
+      expect(store.chainHead(table)?.size).toBe(1);
+    });
+
+    test("a batch commits once, and only in its own store", async () => {
+      const batch = store.batch();
+      batch.setMeta("x", bytes(1));
+      await store.commit(batch);
+      await expectStoreError(() => store.commit(batch), "WITNZ_STORE_INVALID", /already committed/);
+      await expectStoreError(() => batch.setMeta("y", bytes(2)), "WITNZ_STORE_INVALID");
+      const other = await openFreshStore(harness);
+      await expectStoreError(() => other.commit(store.batch()), "WITNZ_STORE_INVALID", /another/);
+    });
+
+    test("a full batch refuses the entry that does not fit, whole", async () => {
+      const batch = store.batch();
+      let head = { size: 0, chainHash: GENESIS as Uint8Array };
+      let refused: unknown;
+      for (let seq = 1; refused === undefined; seq++) {
+        const [entry] = makeEntries(seq, seq, head.chainHash);
+        try {
+          batch.appendChainEntry(table, entry!);
+          head = { size: seq, chainHash: entry!.chainHash };
+        } catch (error) {
+          refused = error;
+        }
+      }
+      expect((refused as StoreError).code).toBe("WITNZ_STORE_LIMIT");
+      expect(batch.operationCount).toBeLessThanOrEqual(WRITE_OPERATIONS_MAX);
+      expect(batch.chainHead(table)).toEqual(head);
+      await store.commit(batch);
+      expect(store.chainHead(table)).toEqual(head);
+      let count = 0;
+      for (const _entry of store.chainEntries(table, 1, Number.MAX_SAFE_INTEGER)) count += 1;
+      expect(count).toBe(head.size);
+      expect(store.sequenceForPrimaryKey(table, utf8(`pk-${head.size + 1}`))).toBeUndefined();
+    });
+
+    test("an empty batch commits as a no-op", async () => {
+      await store.commit(store.batch());
+      expect(store.tables()).toEqual([]);
+    });
+  });
+
+  describe("schema version", () => {
+    test("a new store records the current schema version", async () => {
+      const keyValueStore = await harness.openKeyValueStore();
+      await openStoreOnKeyValueStore(keyValueStore);
+      expect(keyValueStore.get(encodeMetaKey(SCHEMA_VERSION_META_NAME))).toEqual(
+        bytes(0, 0, 0, STORE_SCHEMA_VERSION),
+      );
+    });
+
+    test("a newer schema version is refused, naming both versions", async () => {
+      const keyValueStore = await harness.openKeyValueStore();
+      await keyValueStore.write([
+        { type: "put", key: encodeMetaKey(SCHEMA_VERSION_META_NAME), value: bytes(0, 0, 0, 2) },
+      ]);
+      await expectStoreError(
+        () => openStoreOnKeyValueStore(keyValueStore),
+        "WITNZ_STORE_SCHEMA",
+        / has schema version 2; this build reads schema version 1 only/,
+      );
+    });
+
+    test("an unreadable schema version is refused", async () => {
+      const keyValueStore = await harness.openKeyValueStore();
+      await keyValueStore.write([
+        { type: "put", key: encodeMetaKey(SCHEMA_VERSION_META_NAME), value: utf8("one") },
+      ]);
+      await expectStoreError(
+        () => openStoreOnKeyValueStore(keyValueStore),
+        "WITNZ_STORE_SCHEMA",
+        /unreadable schema version \(3 bytes\); this build reads schema version 1/,
+      );
+    });
+
+    test("data without a schema version is refused", async () => {
+      const keyValueStore = await harness.openKeyValueStore();
+      await keyValueStore.write([{ type: "put", key: bytes(3, 0, 1, 97), value: bytes(1) }]);
+      await expectStoreError(
+        () => openStoreOnKeyValueStore(keyValueStore),
+        "WITNZ_STORE_SCHEMA",
+        /holds data but no schema version/,
+      );
+    });
+  });
+}
