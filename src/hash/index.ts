@@ -1,4 +1,5 @@
 export { chainHash, dataHash, extendChain, GENESIS_CHAIN_HASH } from "./chain.js";
+export { decodePrimaryKey, encodePrimaryKey } from "./primary-key.js";
 export {
   decodeRow,
   encodeRow,

@@ -3,12 +3,14 @@ import { describe, expect, test } from "vitest";
 import {
   chainHash,
   dataHash,
+  decodePrimaryKey,
   decodeRow,
+  encodePrimaryKey,
   encodeRow,
   extendChain,
   GENESIS_CHAIN_HASH,
-  type RowImage,
   RowEncodingError,
+  type RowImage,
 } from "../../src/hash/index.js";
 
 // The vectors of docs/design/row-encoding.md, computed by an independent implementation of the
@@ -113,9 +115,9 @@ describe("row encoding v1", () => {
   });
 
   test("bad input is refused with a reason", () => {
-    expect(() => encodeRow({ schema: "s", table: "t", columns: ["a", "b"], values: ["1"] })).toThrow(
-      new RowEncodingError("row of s.t has 2 columns but 1 values"),
-    );
+    expect(() =>
+      encodeRow({ schema: "s", table: "t", columns: ["a", "b"], values: ["1"] }),
+    ).toThrow(new RowEncodingError("row of s.t has 2 columns but 1 values"));
     const encoded = Buffer.from(vectors[0]!.encoded, "hex");
     expect(() => decodeRow(encoded.subarray(0, encoded.length - 2))).toThrow(
       /^truncated row encoding: value at byte \d+$/,
@@ -160,5 +162,27 @@ describe("hash chain", () => {
       "chain sequence numbers run from 1 to 2^64 - 1, got 0",
     );
     expect(() => chainHash(zero, 1, new Uint8Array(31))).toThrow("two 32-byte hashes");
+  });
+});
+
+describe("primary key bytes", () => {
+  test("round-trip, and distinct keys never share bytes", () => {
+    const keys: Array<(string | null)[]> = [
+      ["1"],
+      ["12"],
+      ["1", "2"],
+      ["12", null],
+      [""],
+      [null],
+      ["a\u0000b"],
+    ];
+    const encoded = keys.map((key) => Buffer.from(encodePrimaryKey(key)).toString("hex"));
+    expect(new Set(encoded).size).toBe(keys.length);
+    for (const key of keys) expect(decodePrimaryKey(encodePrimaryKey(key))).toEqual(key);
+    expect(Buffer.from(encodePrimaryKey(["42"])).toString("hex")).toBe("0100010100000002" + "3432");
+    expect(() => encodePrimaryKey([])).toThrow("a primary key has 1 to 65535 columns, got 0");
+    expect(() => decodePrimaryKey(Buffer.from("0100010100000009", "hex"))).toThrow(
+      "truncated primary key",
+    );
   });
 });

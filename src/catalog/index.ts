@@ -1,0 +1,163 @@
+// What Witnz knows about a protected table: its identity, its columns in attnum order and its
+// primary key, read from the PostgreSQL catalog and kept in the store so that capture and
+// verification encode rows the same way.
+import type pg from "pg";
+
+export type CatalogErrorCode =
+  | "WITNZ_TABLE_NOT_FOUND"
+  | "WITNZ_TABLE_NO_PRIMARY_KEY"
+  | "WITNZ_TABLE_NAME_INVALID"
+  | "WITNZ_TABLE_LAYOUT_INVALID";
+
+export class CatalogError extends Error {
+  readonly code: CatalogErrorCode;
+  constructor(code: CatalogErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CatalogError";
+    this.code = code;
+  }
+}
+
+export interface TableLayout {
+  /** How Witnz names the table everywhere (store keys, checkpoints, reports): `schema.table`,
+   *  each part quoted only where PostgreSQL would need it (`public.audit_log`, `"Audit"."Log"`). */
+  readonly name: string;
+  readonly schema: string;
+  readonly table: string;
+  readonly relationId: number;
+  /** Column names in attnum order, dropped and generated columns excluded (what pgoutput sends). */
+  readonly columns: readonly string[];
+  /** Primary key column names in key order. */
+  readonly primaryKey: readonly string[];
+}
+
+const SIMPLE_IDENTIFIER = /^[a-z_][a-z0-9_$]*$/;
+
+/** quote_ident: quotes only when the name is not a plain lower-case identifier. */
+export function displayIdentifier(name: string): string {
+  return SIMPLE_IDENTIFIER.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+
+export function tableDisplayName(schema: string, table: string): string {
+  return `${displayIdentifier(schema)}.${displayIdentifier(table)}`;
+}
+
+/**
+ * Resolves a configured table name (`audit_log`, `billing.orders`, `"Audit"."Log Entries"`) the
+ * way PostgreSQL parses it; an unqualified name lives in `public`.
+ */
+export async function resolveTable(
+  client: pg.Client,
+  configuredName: string,
+): Promise<TableLayout> {
+  let parts: string[];
+  try {
+    const parsed = await client.query<{ parts: string[] }>("SELECT parse_ident($1) AS parts", [
+      configuredName,
+    ]);
+    parts = parsed.rows[0]!.parts;
+  } catch (error) {
+    throw new CatalogError(
+      "WITNZ_TABLE_NAME_INVALID",
+      `${JSON.stringify(configuredName)} is not a table name: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (parts.length > 2) {
+    throw new CatalogError(
+      "WITNZ_TABLE_NAME_INVALID",
+      `${JSON.stringify(configuredName)} has ${parts.length} parts; write table or schema.table`,
+    );
+  }
+  const [schema, table] = parts.length === 2 ? [parts[0]!, parts[1]!] : ["public", parts[0]!];
+  const name = tableDisplayName(schema, table);
+  const found = await client.query<{ oid: number; relkind: string }>(
+    `SELECT c.oid::int8 AS oid, c.relkind FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2`,
+    [schema, table],
+  );
+  const relation = found.rows[0];
+  if (relation === undefined || !["r", "p"].includes(relation.relkind)) {
+    throw new CatalogError(
+      "WITNZ_TABLE_NOT_FOUND",
+      `table ${name} does not exist${relation === undefined ? "" : " (that name is not a table)"}`,
+    );
+  }
+  const relationId = Number(relation.oid);
+  const columns = await client.query<{ attname: string }>(
+    `SELECT attname FROM pg_catalog.pg_attribute
+      WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
+      ORDER BY attnum`,
+    [relationId],
+  );
+  const primaryKey = await client.query<{ attname: string }>(
+    `SELECT a.attname FROM pg_catalog.pg_index i
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+      WHERE i.indrelid = $1 AND i.indisprimary
+      ORDER BY array_position(i.indkey::int2[], a.attnum)`,
+    [relationId],
+  );
+  if (primaryKey.rows.length === 0) {
+    throw new CatalogError(
+      "WITNZ_TABLE_NO_PRIMARY_KEY",
+      `table ${name} has no primary key; Witnz identifies rows by primary key (add one, e.g. ALTER TABLE ${name} ADD PRIMARY KEY (id))`,
+    );
+  }
+  return {
+    name,
+    schema,
+    table,
+    relationId,
+    columns: columns.rows.map((row) => row.attname),
+    primaryKey: primaryKey.rows.map((row) => row.attname),
+  };
+}
+
+/** Store meta name under which a table's layout is kept. */
+export function tableLayoutMetaName(name: string): string {
+  return `table-layout:${name}`;
+}
+
+export function encodeTableLayout(layout: TableLayout): Uint8Array {
+  return Buffer.from(JSON.stringify(layout), "utf8");
+}
+
+export function decodeTableLayout(bytes: Uint8Array): TableLayout {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch (error) {
+    throw new CatalogError("WITNZ_TABLE_LAYOUT_INVALID", "stored table layout is not JSON", {
+      cause: error,
+    });
+  }
+  const layout = value as TableLayout;
+  const strings = (list: unknown): boolean =>
+    Array.isArray(list) && list.every((item) => typeof item === "string");
+  if (
+    typeof layout?.name !== "string" ||
+    typeof layout.schema !== "string" ||
+    typeof layout.table !== "string" ||
+    typeof layout.relationId !== "number" ||
+    !strings(layout.columns) ||
+    !strings(layout.primaryKey)
+  ) {
+    throw new CatalogError("WITNZ_TABLE_LAYOUT_INVALID", "stored table layout is malformed");
+  }
+  return layout;
+}
+
+/** Positions of the primary key columns within `columns`. */
+export function primaryKeyPositions(layout: TableLayout): number[] {
+  return layout.primaryKey.map((column) => {
+    const position = layout.columns.indexOf(column);
+    if (position < 0) {
+      throw new CatalogError(
+        "WITNZ_TABLE_LAYOUT_INVALID",
+        `primary key column ${column} is not a column of ${layout.name}`,
+      );
+    }
+    return position;
+  });
+}
