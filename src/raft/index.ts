@@ -1,0 +1,61 @@
+// The Raft consensus core: a pure state machine driven by ticks and messages, handing out
+// Ready batches (persist, then send, then apply). See docs/design/raft.md.
+
+export {
+  applyConfChange,
+  bootstrapEntries,
+  confStatesEqual,
+  decodeConfChange,
+  EMPTY_CONF_STATE,
+  encodeConfChange,
+  isLearner,
+  isMember,
+  isVoter,
+  members,
+  quorumSize,
+} from "./core/configuration.js";
+export { RaftError, type RaftErrorCode } from "./core/errors.js";
+export { DEFAULT_LIMITS, type RaftLimits } from "./core/limits.js";
+export type { Refusal } from "./core/raft.js";
+export {
+  type FaultInjection,
+  type ProposalResult,
+  RaftNode,
+  type RaftNodeOptions,
+  type RaftStatus,
+  type Ready,
+  type RefusalCode,
+  type RequestResult,
+} from "./core/raft-node.js";
+export { type RandomSource, SeededRandom } from "./core/random.js";
+export { entryBytes, type InitialState, MemoryStorage, type RaftStorage } from "./core/storage.js";
+export {
+  type AppendRequest,
+  type AppendResponse,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type EntryType,
+  type HardState,
+  type Heartbeat,
+  type HeartbeatResponse,
+  type InstallSnapshot,
+  LOG_INDEX_ZERO,
+  type LogIndex,
+  type Message,
+  type MessageType,
+  type NodeId,
+  type ReadState,
+  type Role,
+  type Snapshot,
+  type SnapshotMetadata,
+  type SoftState,
+  TERM_ZERO,
+  type Term,
+  type TimeoutNow,
+  toLogIndex,
+  toNodeId,
+  toTerm,
+  type VoteRequest,
+  type VoteResponse,
+} from "./core/types.js";
