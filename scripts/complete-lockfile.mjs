@@ -16,7 +16,8 @@ const CPU = ["x64", "arm64", "arm", "ia32", "riscv64", "ppc64", "s390x", "loong6
 function platformOf(name) {
   const parts = name.split("/").pop().split("-");
   const os = parts.find((part) => OS.includes(part));
-  const cpu = parts.find((part) => CPU.includes(part));
+  const cpuPart = parts.find((part) => CPU.includes(part) || part === "armv7");
+  const cpu = cpuPart === "armv7" ? "arm" : cpuPart;
   if (os === undefined || cpu === undefined) return undefined;
   const platform = { os: [os], cpu: [cpu] };
   if (parts.includes("musl")) platform.libc = ["musl"];
