@@ -56,6 +56,8 @@ export interface ReplicationStream {
   readonly confirmedLsn: Lsn;
   /** End LSN of the last Commit received (queued or delivered). */
   readonly receivedCommitEndLsn: Lsn;
+  /** Messages received and not yet taken by next(): zero means next() would wait. */
+  readonly queuedMessages: number;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,10 @@ class PgoutputStream implements ReplicationStream {
 
   acknowledgedLsn: Lsn = LSN_ZERO;
   confirmedLsn: Lsn = LSN_ZERO;
+
+  get queuedMessages(): number {
+    return this.queue.length - this.queueHead;
+  }
   receivedCommitEndLsn: Lsn = LSN_ZERO;
 
   constructor(

@@ -1,0 +1,278 @@
+// Pure: turns decoded pgoutput messages into the changes capture records, one transaction at a
+// time, without holding a whole transaction in memory. The effectful ingester (ingest.ts) stores
+// what this returns.
+import type { TableLayout } from "../catalog/index.js";
+import { encodePrimaryKey, type RowImage } from "../hash/index.js";
+import {
+  type Lsn,
+  type PgoutputMessage,
+  type Relation,
+  type Tuple,
+  UNCHANGED_TOAST,
+} from "../postgres/index.js";
+
+export type ViolationKind = "update" | "delete" | "truncate" | "schema_change";
+
+/** Where a change sits: its transaction and its position within it (for replay after a crash). */
+export interface ChangePosition {
+  /** LSN of the transaction's commit record (Begin's commitLsn). */
+  readonly commitLsn: Lsn;
+  readonly commitTimeUnixMicroseconds: bigint;
+  readonly xid: number;
+  /** 0-based index of this change among the recorded changes of its transaction. */
+  readonly index: number;
+}
+
+export type Change =
+  | {
+      readonly kind: "insert";
+      readonly table: string;
+      readonly position: ChangePosition;
+      readonly row: RowImage;
+      readonly primaryKey: Uint8Array;
+    }
+  | {
+      readonly kind: "violation";
+      readonly violation: ViolationKind;
+      readonly table: string;
+      readonly position: ChangePosition;
+      /** Primary key of the row touched, when known. */
+      readonly primaryKey?: Uint8Array;
+      /** The new row (UPDATE), when pgoutput sent all of it. */
+      readonly newRow?: RowImage;
+      readonly detail: Record<string, unknown>;
+    }
+  | {
+      readonly kind: "layout";
+      readonly table: string;
+      readonly position: ChangePosition;
+      readonly layout: TableLayout;
+    };
+
+export type AssemblerEvent =
+  | { readonly kind: "changes"; readonly changes: readonly Change[] }
+  | {
+      readonly kind: "commit";
+      readonly commitLsn: Lsn;
+      readonly endLsn: Lsn;
+      readonly commitTimeUnixMicroseconds: bigint;
+      readonly changeCount: number;
+    };
+
+export interface AssemblerOptions {
+  /** The display name of a relation (`public.audit_log`); protected tables only are published. */
+  readonly tableName: (relation: Relation) => string;
+  /** The layout capture knows for a table, if any. */
+  readonly knownLayout: (table: string) => TableLayout | undefined;
+}
+
+function layoutOfRelation(name: string, relation: Relation): TableLayout {
+  return {
+    name,
+    schema: relation.schema,
+    table: relation.table,
+    relationId: relation.oid,
+    columns: relation.columns.map((column) => column.name),
+    primaryKey: relation.columns.filter((column) => column.partOfKey).map((column) => column.name),
+  };
+}
+
+function sameColumns(left: TableLayout, right: TableLayout): boolean {
+  return (
+    left.columns.length === right.columns.length &&
+    left.columns.every((column, index) => column === right.columns[index])
+  );
+}
+
+/** Text values of the primary key columns, from a full row or a key-only tuple. */
+function primaryKeyOf(
+  layout: TableLayout,
+  relation: Relation,
+  tuple: Tuple,
+): Uint8Array | undefined {
+  const values: (Uint8Array | null)[] = [];
+  for (const column of layout.primaryKey) {
+    const position = relation.columns.findIndex((candidate) => candidate.name === column);
+    const value = position < 0 ? undefined : tuple[position];
+    if (value === undefined || value === UNCHANGED_TOAST) return undefined;
+    values.push(value);
+  }
+  return values.length === 0 ? undefined : encodePrimaryKey(values);
+}
+
+function rowOf(relation: Relation, tuple: Tuple): RowImage | undefined {
+  if (tuple.includes(UNCHANGED_TOAST)) return undefined;
+  return {
+    schema: relation.schema,
+    table: relation.table,
+    columns: relation.columns.map((column) => column.name),
+    values: tuple as readonly (Uint8Array | null)[],
+  };
+}
+
+/**
+ * Feeds messages one by one; returns the changes each produces. Layouts learned from Relation
+ * messages are returned as `layout` changes so that the ingester stores them in order.
+ */
+export class TransactionAssembler {
+  readonly #options: AssemblerOptions;
+  #position: Omit<ChangePosition, "index"> | undefined;
+  #changeCount = 0;
+  readonly #layouts = new Map<string, TableLayout>();
+
+  constructor(options: AssemblerOptions) {
+    this.#options = options;
+  }
+
+  /** The layout in force for a table: learned in this stream, else the known one. */
+  layout(table: string): TableLayout | undefined {
+    return this.#layouts.get(table) ?? this.#options.knownLayout(table);
+  }
+
+  push(message: PgoutputMessage): AssemblerEvent | undefined {
+    switch (message.kind) {
+      case "begin":
+        if (this.#position !== undefined) throw new Error("Begin inside an open transaction");
+        this.#position = {
+          commitLsn: message.commitLsn,
+          commitTimeUnixMicroseconds: message.commitTimeUnixMicroseconds,
+          xid: message.xid,
+        };
+        this.#changeCount = 0;
+        return undefined;
+      case "commit": {
+        const open = this.#open();
+        if (open.commitLsn !== message.commitLsn) {
+          throw new Error(`Commit ${message.commitLsn} does not close Begin ${open.commitLsn}`);
+        }
+        this.#position = undefined;
+        return {
+          kind: "commit",
+          commitLsn: message.commitLsn,
+          endLsn: message.endLsn,
+          commitTimeUnixMicroseconds: message.commitTimeUnixMicroseconds,
+          changeCount: this.#changeCount,
+        };
+      }
+      case "relation":
+        return this.#relation(message.relation);
+      case "insert": {
+        const table = this.#options.tableName(message.relation);
+        const layout = this.#layoutFor(table, message.relation);
+        const row = rowOf(message.relation, message.newTuple);
+        const primaryKey = primaryKeyOf(layout, message.relation, message.newTuple);
+        if (row === undefined || primaryKey === undefined) {
+          throw new Error(`INSERT into ${table} without a complete row or primary key`);
+        }
+        return this.#emit([{ kind: "insert", table, position: this.#next(), row, primaryKey }]);
+      }
+      case "update": {
+        const table = this.#options.tableName(message.relation);
+        const layout = this.#layoutFor(table, message.relation);
+        const oldTuple = message.oldKey ?? message.oldTuple;
+        const primaryKey =
+          (oldTuple && primaryKeyOf(layout, message.relation, oldTuple)) ??
+          primaryKeyOf(layout, message.relation, message.newTuple);
+        const newRow = rowOf(message.relation, message.newTuple);
+        const keyChanged = message.oldKey !== null;
+        return this.#emit([
+          {
+            kind: "violation",
+            violation: "update",
+            table,
+            position: this.#next(),
+            ...(primaryKey === undefined ? {} : { primaryKey }),
+            ...(newRow === undefined ? {} : { newRow }),
+            detail: { keyChanged, complete: newRow !== undefined },
+          },
+        ]);
+      }
+      case "delete": {
+        const table = this.#options.tableName(message.relation);
+        const layout = this.#layoutFor(table, message.relation);
+        const oldTuple = message.oldKey ?? message.oldTuple;
+        const primaryKey = oldTuple ? primaryKeyOf(layout, message.relation, oldTuple) : undefined;
+        return this.#emit([
+          {
+            kind: "violation",
+            violation: "delete",
+            table,
+            position: this.#next(),
+            ...(primaryKey === undefined ? {} : { primaryKey }),
+            detail: {},
+          },
+        ]);
+      }
+      case "truncate":
+        return this.#emit(
+          message.relations.map((relation) => ({
+            kind: "violation" as const,
+            violation: "truncate" as const,
+            table: this.#options.tableName(relation),
+            position: this.#next(),
+            detail: { cascade: message.cascade, restartIdentity: message.restartIdentity },
+          })),
+        );
+      default:
+        return undefined;
+    }
+  }
+
+  #open(): Omit<ChangePosition, "index"> {
+    if (this.#position === undefined) throw new Error("change outside a transaction");
+    return this.#position;
+  }
+
+  #next(): ChangePosition {
+    const position = { ...this.#open(), index: this.#changeCount };
+    this.#changeCount += 1;
+    return position;
+  }
+
+  #emit(changes: Change[]): AssemblerEvent {
+    return { kind: "changes", changes };
+  }
+
+  #layoutFor(table: string, relation: Relation): TableLayout {
+    return this.layout(table) ?? layoutOfRelation(table, relation);
+  }
+
+  /**
+   * A Relation message arrives before a table's first change in each session and after every
+   * schema change. Same columns as known: nothing to record. New table: its layout. Different
+   * columns: the new layout and a schema change.
+   */
+  #relation(relation: Relation): AssemblerEvent | undefined {
+    const table = this.#options.tableName(relation);
+    const incoming = layoutOfRelation(table, relation);
+    const known = this.layout(table);
+    if (known !== undefined && sameColumns(known, incoming)) {
+      this.#layouts.set(table, { ...known, relationId: relation.oid });
+      return undefined;
+    }
+    const layout =
+      known === undefined
+        ? incoming
+        : {
+            ...incoming,
+            primaryKey: incoming.primaryKey.length > 0 ? incoming.primaryKey : known.primaryKey,
+          };
+    this.#layouts.set(table, layout);
+    // pgoutput sends Relation inside the transaction whose change first needs it.
+    return this.#emit(this.#layoutChanges(table, layout, known));
+  }
+
+  #layoutChanges(table: string, layout: TableLayout, previous: TableLayout | undefined): Change[] {
+    const changes: Change[] = [{ kind: "layout", table, position: this.#next(), layout }];
+    if (previous !== undefined) {
+      changes.push({
+        kind: "violation",
+        violation: "schema_change",
+        table,
+        position: this.#next(),
+        detail: { before: previous.columns, after: layout.columns },
+      });
+    }
+    return changes;
+  }
+}

@@ -1,0 +1,321 @@
+// The durable side of capture: stages changes into store batches (chain entries, Merkle nodes,
+// primary-key index, violations, layouts, signed checkpoints) and commits them. The rule, written
+// once here: a commit's end LSN is returned for acknowledgement only after the batch that records
+// it is durable; a transaction already recorded is skipped whole, a partly recorded one resumes
+// after its last recorded change.
+import {
+  decodeTableLayout,
+  encodeTableLayout,
+  type TableLayout,
+  tableLayoutMetaName,
+} from "../catalog/index.js";
+import {
+  type NoteSigner,
+  signCheckpoint,
+  tableOrigin,
+  witnzExtensions,
+} from "../checkpoint/index.js";
+import { chainHash, dataHash, encodeRow, GENESIS_CHAIN_HASH } from "../hash/index.js";
+import { MerkleTree, type TreeNodeStore } from "../merkle/index.js";
+import { formatLsn, LSN_ZERO, type Lsn, toLsn } from "../postgres/index.js";
+import type { StoreBatch, WitnzStore } from "../store/index.js";
+import type { AssemblerEvent, Change } from "./changes.js";
+
+/** Meta names owned by capture. */
+export const CAPTURE_LSN_META = "capture-end-lsn";
+export const CAPTURE_PROGRESS_META = "capture-progress";
+
+/** Changes staged before a batch is committed even inside one transaction (bounds memory). */
+export const BATCH_CHANGES_MAX = 1000;
+
+export interface ViolationToRecord {
+  readonly change: Extract<Change, { kind: "violation" }>;
+  /** Data hash recorded for the touched row's primary key, when the chain has it. */
+  readonly recordedDataHash?: Uint8Array;
+  readonly recordedSequence?: number;
+  /** Data hash of the new row image (UPDATE with a complete row). */
+  readonly newDataHash?: Uint8Array;
+}
+
+export interface IngestOptions {
+  readonly store: WitnzStore;
+  readonly signer: NoteSigner;
+  /** Origin prefix of every table's checkpoint (`witnz/<cluster>`). */
+  readonly clusterOrigin: string;
+  /** Observation time, microseconds since the Unix epoch, monotonic per node. */
+  readonly nowUnixMicroseconds: () => bigint;
+  /** Stages a violation (and its alert) into the batch; called in change order. */
+  readonly stageViolation: (batch: StoreBatch, violation: ViolationToRecord) => void;
+  readonly batchChangesMax?: number;
+}
+
+interface TableState {
+  readonly tree: MerkleTree;
+  readonly nodes: { batch: StoreBatch | undefined };
+  layout: TableLayout | undefined;
+  chainHash: Uint8Array;
+  size: number;
+}
+
+export interface CommittedBatch {
+  /** The end LSN that may now be acknowledged, if the batch closed a transaction. */
+  readonly acknowledgeLsn: Lsn | undefined;
+  readonly rowsAppended: number;
+  readonly violations: number;
+  readonly tablesCheckpointed: readonly string[];
+}
+
+interface Progress {
+  readonly commitLsn: Lsn;
+  readonly changesDone: number;
+}
+
+function encodeProgress(progress: Progress): Uint8Array {
+  return Buffer.from(
+    JSON.stringify({ commitLsn: progress.commitLsn.toString(), changesDone: progress.changesDone }),
+  );
+}
+
+function decodeProgress(bytes: Uint8Array | undefined): Progress | undefined {
+  if (bytes === undefined || bytes.length === 0) return undefined;
+  const value = JSON.parse(Buffer.from(bytes).toString("utf8")) as {
+    commitLsn: string;
+    changesDone: number;
+  };
+  return { commitLsn: toLsn(BigInt(value.commitLsn)), changesDone: value.changesDone };
+}
+
+function encodeLsn(lsn: Lsn): Uint8Array {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64BE(lsn, 0);
+  return bytes;
+}
+
+export class Ingester {
+  readonly #options: IngestOptions;
+  readonly #store: WitnzStore;
+  readonly #tables = new Map<string, TableState>();
+  readonly #batchChangesMax: number;
+  #recordedEndLsn: Lsn;
+  #progress: Progress | undefined;
+  #batch: StoreBatch | undefined;
+  #stagedChanges = 0;
+  #stagedRows = 0;
+  #stagedViolations = 0;
+  #advanced = new Set<string>();
+  #pendingAcknowledge: Lsn | undefined;
+  #lastCommitLsn: Lsn = LSN_ZERO;
+
+  constructor(options: IngestOptions) {
+    this.#options = options;
+    this.#store = options.store;
+    this.#batchChangesMax = options.batchChangesMax ?? BATCH_CHANGES_MAX;
+    const recorded = this.#store.meta(CAPTURE_LSN_META);
+    this.#recordedEndLsn =
+      recorded === undefined ? LSN_ZERO : toLsn(Buffer.from(recorded).readBigUInt64BE(0));
+    this.#progress = decodeProgress(this.#store.meta(CAPTURE_PROGRESS_META));
+  }
+
+  /** End LSN of the last transaction durably recorded: where the stream resumes. */
+  get recordedEndLsn(): Lsn {
+    return this.#recordedEndLsn;
+  }
+
+  /** The layout recorded for a table, if any. */
+  layout(table: string): TableLayout | undefined {
+    return this.#table(table).layout;
+  }
+
+  /** Changes staged but not yet durable. */
+  get stagedChanges(): number {
+    return this.#stagedChanges;
+  }
+
+  /** True when a transaction's end is staged and waits for a durable commit to be acknowledged. */
+  get hasPendingAcknowledge(): boolean {
+    return this.#pendingAcknowledge !== undefined;
+  }
+
+  #table(table: string): TableState {
+    let state = this.#tables.get(table);
+    if (state !== undefined) return state;
+    const head = this.#store.chainHead(table);
+    const nodes: { batch: StoreBatch | undefined } = { batch: undefined };
+    const store = this.#store;
+    const nodeStore: TreeNodeStore = {
+      get: (level, index) => store.treeNodes(table, nodes.batch).get(level, index),
+      set: (level, index, hash) => {
+        if (nodes.batch === undefined) throw new Error("tree node written outside a batch");
+        store.treeNodes(table, nodes.batch).set(level, index, hash);
+      },
+    };
+    const size = head?.size ?? 0;
+    const layoutBytes = this.#store.meta(tableLayoutMetaName(table));
+    state = {
+      tree: MerkleTree.open(nodeStore, size),
+      nodes,
+      layout: layoutBytes === undefined ? undefined : decodeTableLayout(layoutBytes),
+      chainHash: head?.chainHash ?? GENESIS_CHAIN_HASH,
+      size,
+    };
+    this.#tables.set(table, state);
+    return state;
+  }
+
+  #currentBatch(): StoreBatch {
+    this.#batch ??= this.#store.batch();
+    return this.#batch;
+  }
+
+  /** True when the change was recorded before (a redelivery after a crash). */
+  #alreadyRecorded(change: Change): boolean {
+    if (change.position.commitLsn < this.#recordedEndLsn) return true;
+    const progress = this.#progress;
+    return (
+      progress !== undefined &&
+      progress.commitLsn === change.position.commitLsn &&
+      change.position.index < progress.changesDone
+    );
+  }
+
+  /**
+   * Stages one assembler event. Returns true when the caller should commit now (a batch is
+   * full, or a violation waits to be alerted).
+   */
+  stage(event: AssemblerEvent): boolean {
+    if (event.kind === "commit") {
+      this.#lastCommitLsn = event.commitLsn;
+      if (event.commitLsn < this.#recordedEndLsn) {
+        // Recorded before a crash, but perhaps never acknowledged: acknowledge it again.
+        this.#pendingAcknowledge = event.endLsn;
+        return true;
+      }
+      const batch = this.#currentBatch();
+      batch.setMeta(CAPTURE_LSN_META, encodeLsn(event.endLsn));
+      batch.setMeta(CAPTURE_PROGRESS_META, new Uint8Array());
+      this.#pendingAcknowledge = event.endLsn;
+      this.#progress = undefined;
+      this.#stagedChanges += 1;
+      return this.#stagedChanges >= this.#batchChangesMax || this.#stagedViolations > 0;
+    }
+    let commitNow = false;
+    for (const change of event.changes) {
+      if (this.#alreadyRecorded(change)) continue;
+      this.#stageChange(change);
+      this.#stagedChanges += 1;
+      const batch = this.#currentBatch();
+      // Inside a transaction, record how far it got so a crash resumes exactly here.
+      batch.setMeta(
+        CAPTURE_PROGRESS_META,
+        encodeProgress({
+          commitLsn: change.position.commitLsn,
+          changesDone: change.position.index + 1,
+        }),
+      );
+      if (change.kind === "violation") commitNow = true;
+    }
+    return commitNow || this.#stagedChanges >= this.#batchChangesMax;
+  }
+
+  #stageChange(change: Change): void {
+    const batch = this.#currentBatch();
+    const state = this.#table(change.table);
+    state.nodes.batch = batch;
+    switch (change.kind) {
+      case "layout":
+        state.layout = change.layout;
+        batch.setMeta(tableLayoutMetaName(change.table), encodeTableLayout(change.layout));
+        return;
+      case "insert": {
+        const data = dataHash(encodeRow(change.row));
+        const seq = state.size + 1;
+        const chain = chainHash(state.chainHash, seq, data);
+        batch.appendChainEntry(change.table, {
+          seq,
+          dataHash: data,
+          chainHash: chain,
+          lsn: change.position.commitLsn,
+          primaryKey: change.primaryKey,
+        });
+        state.tree.append(data);
+        state.size = seq;
+        state.chainHash = chain;
+        this.#advanced.add(change.table);
+        this.#stagedRows += 1;
+        return;
+      }
+      case "violation": {
+        const sequence =
+          change.primaryKey === undefined
+            ? undefined
+            : this.#store.sequenceForPrimaryKey(change.table, change.primaryKey);
+        const recorded =
+          sequence === undefined ? undefined : this.#store.chainEntry(change.table, sequence);
+        this.#options.stageViolation(batch, {
+          change,
+          ...(recorded === undefined
+            ? {}
+            : { recordedDataHash: recorded.dataHash, recordedSequence: recorded.seq }),
+          ...(change.newRow === undefined
+            ? {}
+            : { newDataHash: dataHash(encodeRow(change.newRow)) }),
+        });
+        this.#stagedViolations += 1;
+        return;
+      }
+    }
+  }
+
+  /** Signs and stages a checkpoint for every table advanced in this batch. */
+  #stageCheckpoints(batch: StoreBatch): string[] {
+    const tables = [...this.#advanced];
+    const lsn = this.#pendingAcknowledge ?? this.#lastCommitLsn;
+    for (const table of tables) {
+      const state = this.#table(table);
+      const note = signCheckpoint(
+        {
+          origin: tableOrigin(this.#options.clusterOrigin, table),
+          size: state.size,
+          rootHash: state.tree.root(),
+          extensions: witnzExtensions({
+            table,
+            chainHash: state.chainHash,
+            lsn: formatLsn(lsn),
+            timeMicroseconds: this.#options.nowUnixMicroseconds(),
+          }),
+        },
+        this.#options.signer,
+      );
+      batch.putCheckpoint(table, state.size, note);
+    }
+    return tables;
+  }
+
+  /**
+   * Commits what is staged, durably. On failure the in-memory state no longer matches the store:
+   * the caller must drop this ingester and open a new one (which reloads from the store).
+   */
+  async commit(): Promise<CommittedBatch> {
+    const acknowledgeLsn = this.#pendingAcknowledge;
+    const batch = this.#batch;
+    const rowsAppended = this.#stagedRows;
+    const violations = this.#stagedViolations;
+    let tablesCheckpointed: string[] = [];
+    if (batch !== undefined) {
+      // A checkpoint is signed only at a transaction boundary, so it never covers half of one.
+      if (acknowledgeLsn !== undefined) tablesCheckpointed = this.#stageCheckpoints(batch);
+      await this.#store.commit(batch);
+    }
+    for (const state of this.#tables.values()) state.nodes.batch = undefined;
+    this.#batch = undefined;
+    this.#stagedChanges = 0;
+    this.#stagedRows = 0;
+    this.#stagedViolations = 0;
+    if (acknowledgeLsn !== undefined) {
+      this.#advanced = new Set();
+      if (acknowledgeLsn > this.#recordedEndLsn) this.#recordedEndLsn = acknowledgeLsn;
+    }
+    this.#pendingAcknowledge = undefined;
+    return { acknowledgeLsn, rowsAppended, violations, tablesCheckpointed };
+  }
+}

@@ -1,0 +1,226 @@
+// Capture end to end on a real PostgreSQL and a real LMDB store: rows become chain entries, tree
+// leaves and signed checkpoints; violations are staged; nothing is acknowledged before it is durable.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  CAPTURE_LSN_META,
+  CaptureRunner,
+  type ViolationToRecord,
+} from "../../src/capture/index.js";
+import { resolveTable } from "../../src/catalog/index.js";
+import {
+  noteVerifier,
+  readWitnzFields,
+  SIGNATURE_TYPE_ED25519,
+  verifyCheckpoint,
+} from "../../src/checkpoint/index.js";
+import { generateEd25519KeyPair } from "../../src/crypto/index.js";
+import {
+  chainHash,
+  dataHash,
+  decodePrimaryKey,
+  encodePrimaryKey,
+  encodeRow,
+  GENESIS_CHAIN_HASH,
+} from "../../src/hash/index.js";
+import { MerkleTree } from "../../src/merkle/index.js";
+import {
+  connectSession,
+  copyTableText,
+  ensurePublication,
+  ensureReplicationSlot,
+  startTestPostgres,
+  type TestPostgres,
+} from "../../src/postgres/index.js";
+import { openStore, type WitnzStore } from "../../src/store/index.js";
+
+let server: TestPostgres;
+let client: pg.Client;
+let directory: string;
+const keys = generateEd25519KeyPair();
+const signer = { name: "witnz.test/node/a", privateKey: keys.privateKey };
+const verifier = noteVerifier(signer.name, SIGNATURE_TYPE_ED25519, keys.publicKey);
+
+beforeAll(async () => {
+  server = await startTestPostgres();
+  client = await connectSession({ connectionString: server.connectionString });
+  await client.query(`CREATE TABLE public.audit_log (
+      id bigint PRIMARY KEY, actor text NOT NULL, amount numeric, at timestamptz, payload jsonb)`);
+  await client.query(`CREATE SCHEMA "Billing"`);
+  await client.query(`CREATE TABLE "Billing"."Ledger Lines" (
+      "Account" text, line int, note text, PRIMARY KEY ("Account", line))`);
+  await ensurePublication(client, "witnz", [
+    { schema: "public", table: "audit_log" },
+    { schema: "Billing", table: "Ledger Lines" },
+  ]);
+  await ensureReplicationSlot(client, "witnz_a");
+  directory = await mkdtemp(join(tmpdir(), "witnz-capture-"));
+});
+
+afterAll(async () => {
+  await client?.end();
+  await server?.stop();
+  if (directory) await rm(directory, { recursive: true, force: true });
+});
+
+function runner(store: WitnzStore, violations: ViolationToRecord[]): CaptureRunner {
+  let clock = 1_763_891_200_000_000n;
+  return new CaptureRunner({
+    connection: { connectionString: server.connectionString },
+    slotName: "witnz_a",
+    publicationName: "witnz",
+    store,
+    signer,
+    clusterOrigin: "witnz.test/c1",
+    nowUnixMicroseconds: () => {
+      clock += 1n;
+      return clock;
+    },
+    stageViolation: (_batch, violation) => violations.push(violation),
+    batchChangesMax: 100,
+  });
+}
+
+async function currentLsn(): Promise<bigint> {
+  const result = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+  const [high, low] = result.rows[0]!.lsn.split("/") as [string, string];
+  return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("capture", () => {
+  test("inserts become chain entries, tree leaves and a signed checkpoint equal to a fresh recomputation", async () => {
+    const store = await openStore(join(directory, "store-1"));
+    const violations: ViolationToRecord[] = [];
+    const capture = runner(store, violations);
+    capture.start();
+    await client.query("BEGIN");
+    for (let id = 1; id <= 250; id++) {
+      await client.query("INSERT INTO public.audit_log VALUES ($1, $2, $3, now(), $4)", [
+        id,
+        `user-${id % 7}`,
+        `${id}.50`,
+        JSON.stringify({ id, note: "é日" }),
+      ]);
+    }
+    await client.query("COMMIT");
+    await client.query(
+      `INSERT INTO "Billing"."Ledger Lines" VALUES ('A-1', 1, 'x'), ('A-1', 2, NULL)`,
+    );
+    await client.query("BEGIN");
+    await client.query("INSERT INTO public.audit_log VALUES (999, 'ghost', 1, now(), '{}')");
+    await client.query("ROLLBACK");
+    const target = await currentLsn();
+    await until(
+      () =>
+        (capture.acknowledgedLsn ?? 0n) >= target - 1000n &&
+        store.chainHead('"Billing"."Ledger Lines"')?.size === 2,
+      "capture",
+    );
+    await capture.stop();
+
+    const layout = await resolveTable(client, "audit_log");
+    expect(store.chainHead("public.audit_log")?.size).toBe(250);
+    // Recompute from the table itself, in insertion order (id order here), with nothing shared.
+    const copied = await client.query<{ id: string }>(
+      "SELECT id::text FROM public.audit_log ORDER BY id",
+    );
+    expect(copied.rows).toHaveLength(250);
+    const byKey = new Map<string, (Uint8Array | null)[]>();
+    for await (const row of copyTableText(client, layout.schema, layout.table, layout.columns)) {
+      byKey.set(Buffer.from(row[0]!).toString(), row);
+    }
+    let previous: Uint8Array = GENESIS_CHAIN_HASH;
+    const tree = MerkleTree.create();
+    for (let id = 1; id <= 250; id++) {
+      const row = byKey.get(String(id))!;
+      const data = dataHash(
+        encodeRow({ schema: "public", table: "audit_log", columns: layout.columns, values: row }),
+      );
+      previous = chainHash(previous, id, data);
+      tree.append(data);
+      const entry = store.chainEntry("public.audit_log", id)!;
+      expect(Buffer.from(entry.dataHash).equals(data)).toBe(true);
+      expect(decodePrimaryKey(entry.primaryKey)).toEqual([String(id)]);
+      expect(store.sequenceForPrimaryKey("public.audit_log", encodePrimaryKey([String(id)]))).toBe(
+        id,
+      );
+    }
+    expect(Buffer.from(store.chainHead("public.audit_log")!.chainHash).equals(previous)).toBe(true);
+
+    const latest = store.latestCheckpoint("public.audit_log")!;
+    expect(latest.size).toBe(250);
+    const verified = verifyCheckpoint(latest.noteText, [verifier]);
+    expect(verified.checkpoint.origin).toBe("witnz.test/c1/public.audit_log");
+    expect(Buffer.from(verified.checkpoint.rootHash).equals(tree.root())).toBe(true);
+    expect(Buffer.from(readWitnzFields(verified.checkpoint).chainHash).equals(previous)).toBe(true);
+    // The rolled-back insert left no trace.
+    expect(
+      store.sequenceForPrimaryKey("public.audit_log", encodePrimaryKey(["999"])),
+    ).toBeUndefined();
+    expect(store.chainHead('"Billing"."Ledger Lines"')?.size).toBe(2);
+    expect(decodePrimaryKey(store.chainEntry('"Billing"."Ledger Lines"', 2)!.primaryKey)).toEqual([
+      "A-1",
+      "2",
+    ]);
+    expect(violations).toEqual([]);
+    expect(store.meta(CAPTURE_LSN_META)).toBeDefined();
+    await store.close();
+  });
+
+  test("UPDATE (even a no-op), DELETE, TRUNCATE and a schema change are violations; a restart doubles nothing", async () => {
+    const store = await openStore(join(directory, "store-1"));
+    const sizeBefore = store.chainHead("public.audit_log")!.size;
+    const violations: ViolationToRecord[] = [];
+    const capture = runner(store, violations);
+    capture.start();
+    await client.query("UPDATE public.audit_log SET actor = 'mallory' WHERE id = 3");
+    await client.query("UPDATE public.audit_log SET actor = actor WHERE id = 4");
+    await client.query("DELETE FROM public.audit_log WHERE id = 5");
+    await client.query(`TRUNCATE "Billing"."Ledger Lines"`);
+    await client.query("ALTER TABLE public.audit_log ADD COLUMN extra text");
+    await client.query("INSERT INTO public.audit_log (id, actor) VALUES (1000, 'late')");
+    await until(
+      () => violations.length >= 5 && store.chainHead("public.audit_log")!.size === sizeBefore + 1,
+      "violations",
+    );
+    await capture.stop();
+    const summary = violations.map((v) => [
+      v.change.violation,
+      v.change.table,
+      v.change.primaryKey ? decodePrimaryKey(v.change.primaryKey) : null,
+    ]);
+    expect(summary).toEqual([
+      ["update", "public.audit_log", ["3"]],
+      ["update", "public.audit_log", ["4"]],
+      ["delete", "public.audit_log", ["5"]],
+      ["truncate", '"Billing"."Ledger Lines"', null],
+      ["schema_change", "public.audit_log", null],
+    ]);
+    // The UPDATE names the hash recorded for the row and the hash of what it became.
+    const update = violations[0]!;
+    expect(update.recordedSequence).toBe(3);
+    expect(
+      Buffer.from(update.recordedDataHash!).equals(
+        store.chainEntry("public.audit_log", 3)!.dataHash,
+      ),
+    ).toBe(true);
+    expect(update.newDataHash).toBeDefined();
+    expect(Buffer.from(update.newDataHash!).equals(update.recordedDataHash!)).toBe(false);
+    // A no-op UPDATE rewrites the same values: still recorded, and its new hash equals the old.
+    expect(Buffer.from(violations[1]!.newDataHash!).equals(violations[1]!.recordedDataHash!)).toBe(
+      true,
+    );
+    await store.close();
+  });
+});
