@@ -12,9 +12,10 @@
  *   0x04  primary-key index   table, PK bytes (rest of key)     u64 seq
  *   0x05  tree node           table, u8 level, u64 index        32-byte hash
  *   0x06  checkpoint          table, u64 size                   signed note text, UTF-8
- *   0x07  reserved            violation log entry (table, u64 seq)
- *   0x08  reserved            violation log head (table)
- *   0x09  reserved            alert outbox (u64 id)
+ *   0x07  violation entry     table, u64 seq                    hashes, violation record
+ *   0x08  violation head      table                             u64 size, chain hash
+ *   0x09  alert outbox        0x00, alert id                    alert and delivery state, JSON
+ *         alert due index     0x01, u64 due time ms, alert id   empty
  *   0x0a  reserved            raft log entry (u64 index)
  *   0x0b  reserved            raft stable state (name)
  *   0x0c  reserved            witness submissions (later)
@@ -41,6 +42,7 @@ import {
 } from "./bytes.js";
 import { StoreError, storeAssert } from "./errors.js";
 import {
+  ALERT_ID_BYTES_MAX,
   KEY_BYTES_MAX,
   META_NAME_BYTES_MAX,
   PRIMARY_KEY_BYTES_MAX,
@@ -57,9 +59,9 @@ export const KeyTag = {
   primaryKeyIndex: 0x04,
   treeNode: 0x05,
   checkpoint: 0x06,
-  reservedViolationEntry: 0x07,
-  reservedViolationHead: 0x08,
-  reservedAlertOutbox: 0x09,
+  violationEntry: 0x07,
+  violationHead: 0x08,
+  alertOutbox: 0x09,
   reservedRaftLogEntry: 0x0a,
   reservedRaftStableState: 0x0b,
   reservedWitnessSubmission: 0x0c,
@@ -210,6 +212,82 @@ export function decodeCheckpointKey(key: Uint8Array): CheckpointKey {
   const { name, end } = readName(key, TAG_BYTES, "table name");
   expectLength(key, end + UINT64_BYTES, "checkpoint");
   return { table: name, size: readUint64(key, end) };
+}
+
+// ---- violation log -----------------------------------------------------------------------
+
+export function encodeViolationEntryKey(table: string, seq: number): Uint8Array {
+  assertSequence(seq, "violation seq");
+  const key = tablePrefix(KeyTag.violationEntry, table, UINT64_BYTES);
+  writeUint64(key, key.length - UINT64_BYTES, seq);
+  return key;
+}
+
+export function decodeViolationEntryKey(key: Uint8Array): ChainEntryKey {
+  expectTag(key, KeyTag.violationEntry, "violation entry");
+  const { name, end } = readName(key, TAG_BYTES, "table name");
+  expectLength(key, end + UINT64_BYTES, "violation entry");
+  return { table: name, seq: readUint64(key, end) };
+}
+
+export function encodeViolationHeadKey(table: string): Uint8Array {
+  return tablePrefix(KeyTag.violationHead, table, 0);
+}
+
+// ---- alert outbox ------------------------------------------------------------------------
+
+/** The second byte of an alert outbox key: which of the family's two kinds of key it is. */
+export const AlertOutboxKind = {
+  /** One per alert, kept after delivery so that a repeated id stays a no-op. */
+  record: 0x00,
+  /** One per undelivered alert, ordered by the time its next attempt is due. */
+  dueIndex: 0x01,
+} as const;
+
+const ALERT_KIND_BYTES = 1;
+
+export function encodeAlertRecordKey(id: string): Uint8Array {
+  const idBytes = encodeName(id, "alert id", ALERT_ID_BYTES_MAX);
+  const key = new Uint8Array(TAG_BYTES + ALERT_KIND_BYTES + NAME_LENGTH_BYTES + idBytes.length);
+  key[0] = KeyTag.alertOutbox;
+  key[1] = AlertOutboxKind.record;
+  writeName(key, TAG_BYTES + ALERT_KIND_BYTES, idBytes);
+  return key;
+}
+
+export function encodeAlertDueKey(dueAtMs: number, id: string): Uint8Array {
+  assertCount(dueAtMs, "an alert's due time");
+  const idBytes = encodeName(id, "alert id", ALERT_ID_BYTES_MAX);
+  const idOffset = TAG_BYTES + ALERT_KIND_BYTES + UINT64_BYTES;
+  const key = new Uint8Array(idOffset + NAME_LENGTH_BYTES + idBytes.length);
+  key[0] = KeyTag.alertOutbox;
+  key[1] = AlertOutboxKind.dueIndex;
+  writeUint64(key, TAG_BYTES + ALERT_KIND_BYTES, dueAtMs);
+  writeName(key, idOffset, idBytes);
+  return key;
+}
+
+export function decodeAlertDueKey(key: Uint8Array): { dueAtMs: number; id: string } {
+  if (key[0] !== KeyTag.alertOutbox || key[1] !== AlertOutboxKind.dueIndex) {
+    throw corruptKey("alert due index key tag");
+  }
+  const idOffset = TAG_BYTES + ALERT_KIND_BYTES + UINT64_BYTES;
+  if (key.length < idOffset) throw corruptKey("alert due index key length");
+  const { name, end } = readName(key, idOffset, "alert id");
+  expectLength(key, end, "alert due index");
+  return { dueAtMs: readUint64(key, TAG_BYTES + ALERT_KIND_BYTES), id: name };
+}
+
+/** The due index entries due at or before `dueAtMs`, earliest first. */
+export function alertDueKeyRange(dueAtMs: number): { start: Uint8Array; end: Uint8Array } {
+  assertCount(dueAtMs, "a due time");
+  const start = Uint8Array.of(KeyTag.alertOutbox, AlertOutboxKind.dueIndex);
+  if (dueAtMs === Number.MAX_SAFE_INTEGER) return { start, end: prefixEnd(start) };
+  const end = new Uint8Array(TAG_BYTES + ALERT_KIND_BYTES + UINT64_BYTES);
+  end[0] = KeyTag.alertOutbox;
+  end[1] = AlertOutboxKind.dueIndex;
+  writeUint64(end, TAG_BYTES + ALERT_KIND_BYTES, dueAtMs + 1);
+  return { start, end };
 }
 
 // ---- ranges ------------------------------------------------------------------------------

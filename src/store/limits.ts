@@ -23,6 +23,20 @@ export const META_NAME_BYTES_MAX = 128;
 export const META_VALUE_BYTES_MAX = 64 * 1024;
 /** A signed checkpoint note with its cosignatures, in UTF-8. */
 export const CHECKPOINT_NOTE_BYTES_MAX = 64 * 1024;
+/** A violation record's detail, UTF-8 JSON text. */
+export const VIOLATION_DETAIL_BYTES_MAX = 16 * 1024;
+/** An alert id (the incident key) in UTF-8. */
+export const ALERT_ID_BYTES_MAX = 256;
+/** An alert's stored record: the alert, its message and every sink's delivery state, as JSON. */
+export const ALERT_RECORD_BYTES_MAX = 64 * 1024;
+/** A sink name in an alert's delivery state. */
+export const ALERT_SINK_NAME_BYTES_MAX = 64;
+/** Sinks whose delivery state one alert keeps. */
+export const ALERT_SINKS_MAX = 16;
+/** A delivery error kept in an alert's state; longer errors are cut. */
+export const ALERT_ERROR_CHARACTERS_MAX = 1024;
+/** Alerts one pendingAlerts call returns at most. */
+export const PENDING_ALERTS_MAX = 1024;
 /** Merkle tree levels: a tree of at most 2^63 leaves has levels 0 to 63. */
 export const TREE_LEVELS_MAX = 64;
 /** Sequence numbers, tree sizes and node indexes are JavaScript numbers, exact up to 2^53 - 1. */

@@ -1,43 +1,68 @@
+import { sha256 } from "../crypto/index.js";
+import { GENESIS_CHAIN_HASH, chainHash as nextChainHash } from "../hash/index.js";
 import { byteString } from "./bytes.js";
 import { StoreError, storeAssert } from "./errors.js";
 import type { KeyValueStore, WriteCondition, WriteOperation } from "./key-value-store.js";
 import {
+  alertDueKeyRange,
   assertCount,
   assertSequence,
   chainHeadKeyRange,
+  decodeAlertDueKey,
   decodeChainEntryKey,
   decodeChainHeadKey,
   decodeCheckpointKey,
+  decodeViolationEntryKey,
+  encodeAlertDueKey,
+  encodeAlertRecordKey,
   encodeChainEntryKey,
   encodeChainHeadKey,
   encodeCheckpointKey,
   encodeMetaKey,
   encodePrimaryKeyIndexKey,
   encodeTreeNodeKey,
+  encodeViolationEntryKey,
+  encodeViolationHeadKey,
   FIRST_KEY,
   KeyTag,
   PAST_LAST_KEY,
   tableKeyRange,
 } from "./keys.js";
-import { META_VALUE_BYTES_MAX, WRITE_OPERATIONS_MAX } from "./limits.js";
+import { META_VALUE_BYTES_MAX, PENDING_ALERTS_MAX, WRITE_OPERATIONS_MAX } from "./limits.js";
 import { type LmdbKeyValueStoreOptions, openLmdbKeyValueStore } from "./lmdb-key-value-store.js";
 import { createMemoryKeyValueStore } from "./memory-key-value-store.js";
 import {
+  type AlertDeliveryOutcome,
+  type AlertDeliveryState,
+  applyDeliveryOutcome,
   assertChainEntry,
+  assertDeliveryOutcome,
   assertHash,
+  assertOutboxAlert,
+  assertSinkName,
   type ChainEntry,
   type ChainHead,
+  decodeAlertRecordValue,
   decodeChainEntryValue,
   decodeChainHeadValue,
   decodeCheckpointValue,
   decodeSchemaVersionValue,
   decodeSequenceValue,
   decodeTreeNodeValue,
+  decodeViolationEntryValue,
+  encodeAlertRecordValue,
   encodeChainEntryValue,
   encodeChainHeadValue,
   encodeCheckpointValue,
   encodeSchemaVersionValue,
   encodeSequenceValue,
+  encodeViolationEntryValue,
+  encodeViolationRecord,
+  normalizeOutboxAlert,
+  type OutboxAlert,
+  type StoredAlert,
+  type ViolationEntry,
+  type ViolationRecord,
 } from "./values.js";
 
 /**
@@ -72,6 +97,28 @@ export interface StoreBatch {
   setMeta(name: string, value: Uint8Array): void;
   /** The head as this batch leaves it: committed head plus staged entries. */
   chainHead(table: string): ChainHead | undefined;
+  /**
+   * Stages the next entry of `table`'s violation log, chained on the staged violation head,
+   * and returns its seq (1-based).
+   */
+  appendViolation(table: string, record: ViolationRecord): number;
+  /** The violation head as this batch leaves it. */
+  violationHead(table: string): ChainHead | undefined;
+  /**
+   * Stages `alert` in the outbox, due at its `detectedAt`. Returns false, and stages nothing,
+   * when an alert with its id is already in the outbox (pending or delivered) or this batch.
+   */
+  enqueueAlert(alert: OutboxAlert): boolean;
+  /**
+   * Stages one delivery attempt's outcome for one sink. The alert is next due at the earliest
+   * `nextAttemptAtMs` of its sinks not yet delivered, or at once when every sink tried so far
+   * has it. A sink that has the alert keeps it: later outcomes for it change nothing.
+   */
+  recordAlertDelivery(id: string, sinkName: string, outcome: AlertDeliveryOutcome): void;
+  /** Stages the end of an alert's delivery: every sink has it, it is no longer due. */
+  settleAlert(id: string, atMs: number): void;
+  /** The alert as this batch leaves it. */
+  alert(id: string): StoredAlert | undefined;
   /** Staged operations so far. */
   readonly operationCount: number;
 }
@@ -87,6 +134,16 @@ export interface WitnzStore {
   /** The signed note stored for the checkpoint of `table` at `size`. */
   checkpoint(table: string, size: number): string | undefined;
   latestCheckpoint(table: string): StoredCheckpoint | undefined;
+  /** Undefined for a table with no violations. */
+  violationHead(table: string): ChainHead | undefined;
+  /** Violations fromSeq..toSeq, both inclusive, ascending; stops early at the log's end. */
+  violations(table: string, fromSeq: number, toSeq: number): Iterable<ViolationEntry>;
+  /** The alert with this id and its delivery state, delivered or not. */
+  alert(id: string): StoredAlert | undefined;
+  /** Up to `limit` unsettled alerts due at or before `nowMs`, earliest due first. */
+  pendingAlerts(nowMs: number, limit: number): StoredAlert[];
+  /** When the earliest unsettled alert is due; undefined when none is pending. */
+  nextAlertDueAtMs(): number | undefined;
   meta(name: string): Uint8Array | undefined;
   /** Tables that have a chain, in key order (by UTF-8 length, then bytes). */
   tables(): string[];
@@ -155,6 +212,14 @@ async function ensureSchemaVersion(keyValueStore: KeyValueStore): Promise<void> 
   }
 }
 
+/** An alert as a batch sees it: the stored bytes it read (for the condition) and its new state. */
+interface StagedAlert {
+  readonly key: Uint8Array;
+  readonly committedValue: Uint8Array | undefined;
+  readonly committedDueAtMs: number | undefined;
+  state: StoredAlert;
+}
+
 /** A chain as a batch sees it: where it started (for the commit's condition) and where it is. */
 interface StagedChain {
   readonly headKey: Uint8Array;
@@ -163,11 +228,18 @@ interface StagedChain {
   chainHash: Uint8Array;
 }
 
+/** An alert's record, its condition, and the due-index delete and put: the batch room it takes. */
+const ALERT_OPERATIONS = 3;
+const EMPTY = new Uint8Array(0);
+
 class KeyValueStoreBatch implements StoreBatch {
   readonly owner: KeyValueWitnzStore;
   /** Staged puts by key; a later put of the same key replaces the earlier one. */
   readonly operations = new Map<string, WriteOperation & { type: "put" }>();
   readonly chains = new Map<string, StagedChain>();
+  readonly violationChains = new Map<string, StagedChain>();
+  /** Alerts by id; each commits as its record, a condition and up to two due-index changes. */
+  readonly alerts = new Map<string, StagedAlert>();
   committed = false;
 
   constructor(owner: KeyValueWitnzStore) {
@@ -175,13 +247,96 @@ class KeyValueStoreBatch implements StoreBatch {
   }
 
   get operationCount(): number {
-    return this.operations.size + this.chains.size;
+    return (
+      this.operations.size +
+      this.chains.size +
+      this.violationChains.size +
+      ALERT_OPERATIONS * this.alerts.size
+    );
+  }
+
+  appendViolation(table: string, record: ViolationRecord): number {
+    this.#assertStaging();
+    const recordBytes = encodeViolationRecord(record);
+    const chain = this.#stagedChain(this.violationChains, table, encodeViolationHeadKey(table));
+    const seq = chain.size + 1;
+    const recordHash = sha256(recordBytes);
+    const previous = chain.size === 0 ? GENESIS_CHAIN_HASH : chain.chainHash;
+    const chainHash = nextChainHash(previous, seq, recordHash);
+    const key = encodeViolationEntryKey(table, seq);
+    this.#assertRoom(1);
+    this.stage(key, encodeViolationEntryValue(recordHash, chainHash, recordBytes));
+    chain.size = seq;
+    chain.chainHash = new Uint8Array(chainHash);
+    return seq;
+  }
+
+  violationHead(table: string): ChainHead | undefined {
+    const chain = this.violationChains.get(table);
+    if (chain === undefined) return this.owner.violationHead(table);
+    if (chain.size === 0) return undefined;
+    return { size: chain.size, chainHash: chain.chainHash.slice() };
+  }
+
+  enqueueAlert(alert: OutboxAlert): boolean {
+    this.#assertStaging();
+    assertOutboxAlert(alert);
+    if (this.alert(alert.id) !== undefined) return false;
+    const key = encodeAlertRecordKey(alert.id);
+    const dueAtMs = Math.max(0, Date.parse(alert.detectedAt));
+    const state: StoredAlert = { alert: normalizeOutboxAlert(alert), sinks: {}, dueAtMs };
+    encodeAlertRecordValue(state);
+    this.#assertRoom(ALERT_OPERATIONS);
+    this.alerts.set(alert.id, {
+      key,
+      committedValue: undefined,
+      committedDueAtMs: undefined,
+      state,
+    });
+    return true;
+  }
+
+  recordAlertDelivery(id: string, sinkName: string, outcome: AlertDeliveryOutcome): void {
+    this.#assertStaging();
+    assertSinkName(sinkName);
+    assertDeliveryOutcome(outcome);
+    const staged = this.#stagedAlert(id);
+    const sinks: Record<string, AlertDeliveryState> = { ...staged.state.sinks };
+    sinks[sinkName] = applyDeliveryOutcome(sinks[sinkName], outcome);
+    let dueAtMs: number | undefined;
+    if (staged.state.settledAtMs === undefined) {
+      const waiting = Object.values(sinks).filter((sink) => sink.deliveredAtMs === undefined);
+      dueAtMs =
+        waiting.length === 0
+          ? outcome.atMs
+          : Math.min(...waiting.map((sink) => sink.nextAttemptAtMs ?? outcome.atMs));
+    }
+    const state: StoredAlert = {
+      alert: staged.state.alert,
+      sinks,
+      ...(dueAtMs === undefined ? {} : { dueAtMs }),
+      ...(staged.state.settledAtMs === undefined ? {} : { settledAtMs: staged.state.settledAtMs }),
+    };
+    encodeAlertRecordValue(state);
+    staged.state = state;
+  }
+
+  settleAlert(id: string, atMs: number): void {
+    this.#assertStaging();
+    assertCount(atMs, "a settle time");
+    const staged = this.#stagedAlert(id);
+    if (staged.state.settledAtMs !== undefined) return;
+    staged.state = { alert: staged.state.alert, sinks: staged.state.sinks, settledAtMs: atMs };
+  }
+
+  alert(id: string): StoredAlert | undefined {
+    return this.alerts.get(id)?.state ?? this.owner.alert(id);
   }
 
   appendChainEntry(table: string, entry: ChainEntry): void {
     this.#assertStaging();
     assertChainEntry(entry);
-    const chain = this.#stagedChain(table);
+    const chain = this.#stagedChain(this.chains, table, encodeChainHeadKey(table));
     if (entry.seq !== chain.size + 1) {
       throw new StoreError(
         "WITNZ_STORE_SEQUENCE",
@@ -244,10 +399,26 @@ class KeyValueStoreBatch implements StoreBatch {
     return this.operations.get(byteString(key))?.value;
   }
 
-  #stagedChain(table: string): StagedChain {
-    let chain = this.chains.get(table);
+  #stagedAlert(id: string): StagedAlert {
+    let staged = this.alerts.get(id);
+    if (staged === undefined) {
+      const key = encodeAlertRecordKey(id);
+      const committedValue = this.owner.keyValueStore.get(key);
+      if (committedValue === undefined) {
+        throw new StoreError("WITNZ_STORE_INVALID", `no alert with id ${JSON.stringify(id)}`);
+      }
+      const state = decodeAlertRecordValue(committedValue);
+      this.#assertRoom(ALERT_OPERATIONS);
+      staged = { key, committedValue, committedDueAtMs: state.dueAtMs, state };
+      this.alerts.set(id, staged);
+    }
+    return staged;
+  }
+
+  /** The chain (row chain or violation log) of `table` as staged, read from the store once. */
+  #stagedChain(chains: Map<string, StagedChain>, table: string, headKey: Uint8Array): StagedChain {
+    let chain = chains.get(table);
     if (chain === undefined) {
-      const headKey = encodeChainHeadKey(table);
       const committedHeadValue = this.owner.keyValueStore.get(headKey);
       const head =
         committedHeadValue === undefined ? undefined : decodeChainHeadValue(committedHeadValue);
@@ -258,7 +429,7 @@ class KeyValueStoreBatch implements StoreBatch {
         size: head?.size ?? 0,
         chainHash: head?.chainHash ?? new Uint8Array(0),
       };
-      this.chains.set(table, chain);
+      chains.set(table, chain);
     }
     return chain;
   }
@@ -337,6 +508,64 @@ class KeyValueWitnzStore implements WitnzStore {
     return undefined;
   }
 
+  violationHead(table: string): ChainHead | undefined {
+    const value = this.keyValueStore.get(encodeViolationHeadKey(table));
+    if (value === undefined) return undefined;
+    const head = decodeChainHeadValue(value);
+    return head.size === 0 ? undefined : head;
+  }
+
+  violations(table: string, fromSeq: number, toSeq: number): Iterable<ViolationEntry> {
+    assertSequence(fromSeq, "fromSeq");
+    assertCount(toSeq, "toSeq");
+    if (toSeq < fromSeq) return [];
+    const start = encodeViolationEntryKey(table, fromSeq);
+    const end =
+      toSeq === Number.MAX_SAFE_INTEGER
+        ? tableKeyRange(KeyTag.violationEntry, table).end
+        : encodeViolationEntryKey(table, toSeq + 1);
+    const entries = this.keyValueStore.range({ start, end });
+    return {
+      *[Symbol.iterator]() {
+        for (const [key, value] of entries) {
+          yield decodeViolationEntryValue(decodeViolationEntryKey(key).seq, value);
+        }
+      },
+    };
+  }
+
+  alert(id: string): StoredAlert | undefined {
+    const value = this.keyValueStore.get(encodeAlertRecordKey(id));
+    return value === undefined ? undefined : decodeAlertRecordValue(value);
+  }
+
+  pendingAlerts(nowMs: number, limit: number): StoredAlert[] {
+    assertCount(nowMs, "nowMs");
+    storeAssert(
+      Number.isInteger(limit) && limit >= 1 && limit <= PENDING_ALERTS_MAX,
+      "WITNZ_STORE_INVALID",
+      () => `pendingAlerts returns 1 to ${PENDING_ALERTS_MAX} alerts, asked for ${limit}`,
+    );
+    const alerts: StoredAlert[] = [];
+    for (const [key] of this.keyValueStore.range({ ...alertDueKeyRange(nowMs), limit })) {
+      const { id } = decodeAlertDueKey(key);
+      const stored = this.alert(id);
+      if (stored === undefined) {
+        throw new StoreError("WITNZ_STORE_CORRUPT", `the alert due index names a missing alert`);
+      }
+      alerts.push(stored);
+    }
+    return alerts;
+  }
+
+  nextAlertDueAtMs(): number | undefined {
+    const range = alertDueKeyRange(Number.MAX_SAFE_INTEGER);
+    for (const [key] of this.keyValueStore.range({ ...range, limit: 1 })) {
+      return decodeAlertDueKey(key).dueAtMs;
+    }
+    return undefined;
+  }
+
   meta(name: string): Uint8Array | undefined {
     return this.keyValueStore.get(encodeMetaKey(name));
   }
@@ -388,7 +617,7 @@ class KeyValueWitnzStore implements WitnzStore {
     staging.committed = true;
     const operations: WriteOperation[] = [...staging.operations.values()];
     const conditions: WriteCondition[] = [];
-    for (const chain of staging.chains.values()) {
+    for (const chain of [...staging.chains.values(), ...staging.violationChains.values()]) {
       const committedSize =
         chain.committedHeadValue === undefined
           ? 0
@@ -401,15 +630,50 @@ class KeyValueWitnzStore implements WitnzStore {
         value: encodeChainHeadValue({ size: chain.size, chainHash: chain.chainHash }),
       });
     }
+    for (const staged of staging.alerts.values()) {
+      conditions.push({ key: staged.key, value: staged.committedValue });
+      operations.push({
+        type: "put",
+        key: staged.key,
+        value: encodeAlertRecordValue(staged.state),
+      });
+      const { committedDueAtMs } = staged;
+      const dueAtMs = staged.state.dueAtMs;
+      if (committedDueAtMs === dueAtMs) continue;
+      const id = staged.state.alert.id;
+      if (committedDueAtMs !== undefined) {
+        operations.push({ type: "delete", key: encodeAlertDueKey(committedDueAtMs, id) });
+      }
+      if (dueAtMs !== undefined) {
+        operations.push({ type: "put", key: encodeAlertDueKey(dueAtMs, id), value: EMPTY });
+      }
+    }
     if (operations.length === 0) return;
     try {
       await this.keyValueStore.write(operations, conditions);
     } catch (error) {
       if (error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT") {
-        const tables = [...staging.chains.keys()].map((table) => JSON.stringify(table)).join(", ");
+        const quoted = (names: Iterable<string>) =>
+          [...names].map((name) => JSON.stringify(name)).join(", ");
+        const reasons: string[] = [];
+        if (staging.chains.size > 0) {
+          reasons.push(
+            `a chain this batch appends to (${quoted(staging.chains.keys())}) moved after the batch read its head`,
+          );
+        }
+        if (staging.violationChains.size > 0) {
+          reasons.push(
+            `a violation log this batch appends to (${quoted(staging.violationChains.keys())}) moved after the batch read its head`,
+          );
+        }
+        if (staging.alerts.size > 0) {
+          reasons.push(
+            `an alert this batch writes (${quoted(staging.alerts.keys())}) changed after the batch read it`,
+          );
+        }
         throw new StoreError(
           "WITNZ_STORE_CONFLICT",
-          `a chain this batch appends to (${tables}) moved after the batch read its head; nothing was written, stage the batch again`,
+          `${reasons.join(", or ")}; nothing was written, stage the batch again`,
           { cause: error },
         );
       }

@@ -9,16 +9,20 @@ const repositoryRoot = fileURLToPath(new URL("../../", import.meta.url));
 const artifactsRoot = join(repositoryRoot, "test-artifacts");
 
 /**
- * Transpiles the store and the crash writer to JavaScript, so that a plain `node` child runs
+ * Transpiles the store (with the modules it imports) and the crash writer to JavaScript, so that a plain `node` child runs
  * exactly the source under test. Returns the writer's path and a cleanup.
  */
 export async function buildCrashWriter(): Promise<{ script: string; remove: () => Promise<void> }> {
   await mkdir(artifactsRoot, { recursive: true });
   const outputRoot = await mkdtemp(join(artifactsRoot, "store-child-"));
-  const storeDirectory = join(repositoryRoot, "src", "store");
-  const sources = (await readdir(storeDirectory))
-    .filter((name) => name.endsWith(".ts"))
-    .map((name) => join(storeDirectory, name));
+  // The store and the modules it imports: crypto (SHA-256) and hash (the chain hash).
+  const sources: string[] = [];
+  for (const module of ["store", "crypto", "hash"]) {
+    const moduleDirectory = join(repositoryRoot, "src", module);
+    for (const name of await readdir(moduleDirectory)) {
+      if (name.endsWith(".ts")) sources.push(join(moduleDirectory, name));
+    }
+  }
   sources.push(join(repositoryRoot, "test", "store", "crash-writer.ts"));
   for (const source of sources) {
     const output = ts.transpileModule(await readFile(source, "utf8"), {

@@ -7,12 +7,17 @@ import {
   decodeMetaKey,
   decodePrimaryKeyIndexKey,
   decodeTreeNodeKey,
+  encodeAlertDueKey,
+  encodeAlertRecordKey,
   encodeChainEntryKey,
   encodeChainHeadKey,
   encodeCheckpointKey,
   encodeMetaKey,
   encodePrimaryKeyIndexKey,
   encodeTreeNodeKey,
+  encodeViolationEntryKey,
+  encodeViolationHeadKey,
+  encodeViolationRecord,
   KEY_BYTES_MAX,
   KeyTag,
   openStoreOnKeyValueStore,
@@ -149,5 +154,31 @@ describe("value layout", () => {
     expect(raw(encodeCheckpointKey("t", 1))).toBe("c3a90a");
     expect(raw(encodeMetaKey("schema-version"))).toBe("00000001");
     await store.close();
+  });
+});
+
+describe("violation and alert outbox keys", () => {
+  test("match the documented vectors", () => {
+    const hex = (value: Uint8Array) => Buffer.from(value).toString("hex");
+    expect(hex(encodeViolationEntryKey("t", 1))).toBe("070001740000000000000001");
+    expect(hex(encodeViolationHeadKey("t"))).toBe("08000174");
+    expect(hex(encodeAlertRecordKey("a"))).toBe("0900000161");
+    expect(hex(encodeAlertDueKey(1_714_564_800_000, "a"))).toBe("09010000018f34069e00000161");
+    expect(
+      hex(
+        encodeViolationRecord({
+          kind: "update",
+          lsn: 0x16b43d28n,
+          commitTimeUnixMicroseconds: 1_714_564_800_000_000n,
+          xid: 7,
+          primaryKey: Uint8Array.of(0xaa, 0xbb),
+          oldDataHash: new Uint8Array(32).fill(0x11),
+          newDataHash: new Uint8Array(32).fill(0x22),
+          detail: "{}",
+        }),
+      ),
+    ).toBe(
+      `0101070000000016b43d280006176339d93000000000070002aabb${"11".repeat(32)}${"22".repeat(32)}000000027b7d`,
+    );
   });
 });

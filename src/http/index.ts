@@ -1,0 +1,14 @@
+// The node's HTTP surface (health, readiness, Prometheus metrics) and the metrics it exports.
+export { HttpError, type HttpErrorCode } from "./errors.js";
+export {
+  createNodeMetrics,
+  type NodeMetrics,
+  type NodeMetricsOptions,
+  type VerificationOutcome,
+} from "./metrics.js";
+export {
+  type HttpServer,
+  type HttpServerOptions,
+  type Readiness,
+  startHttpServer,
+} from "./server.js";
