@@ -59,3 +59,32 @@ export {
   type VoteRequest,
   type VoteResponse,
 } from "./core/types.js";
+export {
+  type DurableRaftStorage,
+  ELECTION_TIMEOUT_TICKS_DEFAULT,
+  HEARTBEAT_INTERVAL_TICKS_DEFAULT,
+  LmdbRaftStorage,
+  MemoryNetwork,
+  OPERATION_TIMEOUT_MS_DEFAULT,
+  type OperationOptions,
+  type PersistRequest,
+  RaftRunner,
+  RaftRunnerError,
+  type RaftRunnerErrorCode,
+  type RaftRunnerOptions,
+  type RaftTransport,
+  type RunnerState,
+  type ServerInfo,
+  SNAPSHOT_BYTES_MAX,
+  SNAPSHOT_EVERY_ENTRIES_DEFAULT,
+  SNAPSHOT_TRAILING_ENTRIES_DEFAULT,
+  type StateMachine,
+  TICK_MS_DEFAULT,
+} from "./runner/index.js";
+export {
+  ConnectRaftTransport,
+  type ConnectTransportOptions,
+  decodeMessage,
+  encodeMessage,
+  type TlsFiles,
+} from "./transport/index.js";

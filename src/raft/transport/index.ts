@@ -1,0 +1,11 @@
+// The Raft transport over ConnectRPC, HTTP/2 and mutual TLS.
+export {
+  ConnectRaftTransport,
+  type ConnectTransportOptions,
+  PEER_QUEUE_MESSAGES_MAX,
+  SEND_BATCH_MESSAGES_MAX,
+  SEND_BYTES_MAX,
+  SEND_TIMEOUT_MS,
+  type TlsFiles,
+} from "./connect-transport.js";
+export { decodeMessage, encodeMessage } from "./message-codec.js";
