@@ -77,6 +77,7 @@ export function benchHash(options: HashBenchOptions): Record<string, unknown> {
     }
     sink ^= previous[0]!;
   });
+  // biome-ignore lint/complexity/useMathMinMax: these are bigints, which Math.min refuses.
   const baseline = baselineOneShot < baselineCreateHash ? baselineOneShot : baselineCreateHash;
   return {
     rows: options.rows,

@@ -59,7 +59,7 @@ export {
   type ChainHead,
   openMemoryStore,
   openStore,
-  StoreError,
   type StoreBatch,
+  StoreError,
   type WitnzStore,
 } from "./store/index.js";

@@ -1,7 +1,15 @@
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError, formatConfigError, loadConfig, type WitnzConfig } from "../config/index.js";
+import { keygen } from "../keys/index.js";
+import { initNode } from "../setup/index.js";
+import {
+  formatProgressLine,
+  formatVerificationJson,
+  formatVerificationText,
+  type VerifyProgress,
+  verifyNode,
+} from "../verify/index.js";
 import { CliError } from "./errors.js";
-import { keygen } from "./keygen.js";
 import { packageVersion } from "./version.js";
 
 export interface CliIo {
@@ -77,10 +85,20 @@ export function buildProgram(io: CliIo): Command {
     .command("init")
     .description("check PostgreSQL and create the publication and this node's replication slot")
     .addOption(CONFIG_OPTION())
-    .action((...args: unknown[]) => {
+    .action(async (...args: unknown[]) => {
       const options = args.at(-2) as { config?: string };
-      loadConfigFor("init", options.config, io);
-      notYetAvailable("init");
+      const config = loadConfigFor("init", options.config, io);
+      // An unreachable database or unusable configuration throws a coded error: one line, exit 2.
+      const result = await initNode(config, { out: (line) => io.stdout(`${line}\n`) });
+      const failed = result.checks.filter((check) => check.status === "fail").length;
+      if (!result.ok) {
+        throw new CliError(
+          "WITNZ_INIT_FAILED",
+          `init failed: ${failed} ${failed === 1 ? "check" : "checks"} failed (see the FAIL lines)`,
+          { exitCode: 1 },
+        );
+      }
+      io.stdout(result.changed ? "initialised\n" : "already initialised: nothing changed\n");
     });
   program
     .command("start")
@@ -108,10 +126,29 @@ export function buildProgram(io: CliIo): Command {
     .addOption(CONFIG_OPTION())
     .option("--json", "machine-readable output")
     .option("--quick", "compare roots with peers and witnesses only")
-    .action((...args: unknown[]) => {
-      const options = args.at(-2) as { config?: string };
-      loadConfigFor("verify", options.config, io);
-      notYetAvailable("verify");
+    .action(async (...args: unknown[]) => {
+      const table = args[0] as string | undefined;
+      const options = args.at(-2) as { config?: string; json?: boolean; quick?: boolean };
+      const config = loadConfigFor("verify", options.config, io);
+      if (options.quick === true) notYetAvailable("verify --quick");
+      // A progress bar only for a person watching a terminal; never in pipes or logs.
+      const showProgress = process.stderr.isTTY === true;
+      const result = await verifyNode(config, {
+        ...(table === undefined ? {} : { table }),
+        ...(showProgress
+          ? { onProgress: (progress: VerifyProgress) => io.stderr(formatProgressLine(progress)) }
+          : {}),
+      });
+      io.stdout(
+        options.json === true ? formatVerificationJson(result) : formatVerificationText(result),
+      );
+      const tampered = result.tables.filter((entry) => !entry.ok).map((entry) => entry.table);
+      if (tampered.length > 0) {
+        // Tampering is a finding, not an error: the report is printed; exit 1.
+        throw new CliError("WITNZ_TAMPERING_FOUND", `tampering found in ${tampered.join(", ")}`, {
+          exitCode: 1,
+        });
+      }
     });
   program
     .command("demo")

@@ -1,17 +1,31 @@
 import { constants } from "node:fs";
-import { access, mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { access, mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import {
   formatVerifierKey,
   noteVerifier,
   SIGNATURE_TYPE_COSIGNATURE_V1,
   SIGNATURE_TYPE_ED25519,
 } from "../checkpoint/index.js";
-import { generateEd25519KeyPair, privateKeyToPem, publicKeyToPem } from "../crypto/index.js";
-import { CliError } from "./errors.js";
+import {
+  ed25519PrivateKeyFromPem,
+  generateEd25519KeyPair,
+  type KeyObject,
+  privateKeyToPem,
+  publicKeyToPem,
+} from "../crypto/index.js";
 
 export const PRIVATE_KEY_FILE = "node.key";
 export const PUBLIC_KEY_FILE = "node.pub";
+
+export class KeyFileError extends Error {
+  readonly code: "WITNZ_KEY_EXISTS" | "WITNZ_KEY_WRITE" | "WITNZ_KEY_READ";
+  constructor(code: KeyFileError["code"], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "KeyFileError";
+    this.code = code;
+  }
+}
 
 export interface KeygenResult {
   readonly privateKeyPath: string;
@@ -38,7 +52,10 @@ export async function keygen(directory: string, name: string): Promise<KeygenRes
   const publicKeyPath = join(directory, PUBLIC_KEY_FILE);
   for (const path of [privateKeyPath, publicKeyPath]) {
     if (await exists(path)) {
-      throw new CliError("WITNZ_KEY_EXISTS", `${path} already exists; refusing to overwrite a key`);
+      throw new KeyFileError(
+        "WITNZ_KEY_EXISTS",
+        `${path} already exists; refusing to overwrite a key`,
+      );
     }
   }
   const { privateKey, publicKey } = generateEd25519KeyPair();
@@ -52,9 +69,13 @@ export async function keygen(directory: string, name: string): Promise<KeygenRes
     await writeFile(publicKeyPath, publicKeyToPem(publicKey), { flag: "wx", mode: 0o644 });
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new CliError("WITNZ_KEY_WRITE", `cannot write the key pair in ${directory}: ${reason}`, {
-      cause: error,
-    });
+    throw new KeyFileError(
+      "WITNZ_KEY_WRITE",
+      `cannot write the key pair in ${directory}: ${reason}`,
+      {
+        cause: error,
+      },
+    );
   }
   return {
     privateKeyPath,
@@ -62,4 +83,37 @@ export async function keygen(directory: string, name: string): Promise<KeygenRes
     verifierKey: formatVerifierKey(verifier),
     cosignerVerifierKey: formatVerifierKey(cosigner),
   };
+}
+
+/**
+ * The node's signing key from `path` (PKCS#8 PEM). When the file does not exist, a new pair is
+ * written there (private key mode 0600, public key beside it as node.pub) and `created` is true.
+ */
+export async function loadOrCreateNodeKey(
+  path: string,
+  name: string,
+): Promise<{ privateKey: KeyObject; created: boolean }> {
+  if (!(await exists(path))) {
+    if (basename(path) !== PRIVATE_KEY_FILE) {
+      throw new KeyFileError(
+        "WITNZ_KEY_READ",
+        `${path} does not exist; create it with witnz keygen, or leave key_file unset to have ${PRIVATE_KEY_FILE} made in the data directory`,
+      );
+    }
+    await keygen(dirname(path), name);
+    return { privateKey: await readKey(path), created: true };
+  }
+  return { privateKey: await readKey(path), created: false };
+}
+
+async function readKey(path: string): Promise<KeyObject> {
+  try {
+    return ed25519PrivateKeyFromPem(await readFile(path, "utf8"));
+  } catch (error) {
+    throw new KeyFileError(
+      "WITNZ_KEY_READ",
+      `cannot read the Ed25519 private key ${path}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
 }

@@ -1,0 +1,250 @@
+// Full verification speed against a bare COPY of the same table, measured in the same run.
+//
+//   npx tsc -p tsconfig.build.json && node dist/bench/verify.js [--quick] [--rows=N] [--runs=N]
+//
+// A real PostgreSQL (startTestPostgres) holds a table of N rows (1 000 000 by default, 100 000
+// with --quick); a real LMDB store holds its chain, recorded once the way capture records it.
+// The baseline is `COPY ... TO STDOUT (FORMAT text)` on a pinned session with every chunk
+// dropped into a sink: what the server and the socket cost with no parsing, hashing or lookups.
+// Each measurement is the median of `runs` alternating runs after one warm-up of each.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
+import { resolveTable, type TableLayout } from "../src/catalog/index.js";
+import {
+  chainHash,
+  dataHash,
+  encodePrimaryKey,
+  encodeRow,
+  GENESIS_CHAIN_HASH,
+} from "../src/hash/index.js";
+import { connectSession, copyTableText, startTestPostgres } from "../src/postgres/index.js";
+import { openStore, type WitnzStore } from "../src/store/index.js";
+import { RowHasher, verifyTable } from "../src/verify/index.js";
+
+export interface BenchVerifyOptions {
+  readonly rows?: number;
+  readonly runs?: number;
+}
+
+export interface BenchVerifyResult {
+  readonly benchmark: "verify";
+  readonly node: string;
+  readonly platform: string;
+  readonly rows: number;
+  readonly runs: number;
+  readonly tableBytes: number;
+  readonly copyBytes: number;
+  readonly baselineCopyMs: number;
+  readonly verifyMs: number;
+  readonly verifyRowsPerSecond: number;
+  /** verifyMs / baselineCopyMs; the goal is at most `ratioGoalMax`. */
+  readonly ratio: number;
+  readonly ratioGoalMax: number;
+  /** Where the time goes: COPY parsed into rows, then also encoded and hashed (no lookups). */
+  readonly breakdownMs: { readonly copyParsed: number; readonly copyParsedHashed: number };
+  readonly setupMs: { readonly fillTable: number; readonly recordChain: number };
+}
+
+const ROWS_DEFAULT = 1_000_000;
+const ROWS_QUICK = 100_000;
+const RUNS_DEFAULT = 3;
+const RATIO_GOAL_MAX = 1.5;
+/** Chain entries per store commit while recording: two puts each, far below the write limit. */
+const RECORD_BATCH_ENTRIES = 10_000;
+const TABLE = "bench_events";
+
+export async function benchVerify(options: BenchVerifyOptions = {}): Promise<BenchVerifyResult> {
+  const rows = options.rows ?? ROWS_DEFAULT;
+  const runs = options.runs ?? RUNS_DEFAULT;
+  const server = await startTestPostgres();
+  const directory = await mkdtemp(join(tmpdir(), "witnz-bench-verify-"));
+  let client: pg.Client | undefined;
+  let store: WitnzStore | undefined;
+  try {
+    client = await connectSession({ connectionString: server.connectionString });
+    const fillStart = performance.now();
+    await client.query(
+      `CREATE TABLE public.${TABLE} (id int8 PRIMARY KEY, actor text, amount numeric,
+         at timestamptz, payload jsonb)`,
+    );
+    await client.query(
+      `INSERT INTO public.${TABLE}
+         SELECT i, 'user-' || (i % 1000), i * 1.25,
+                '2026-01-01 00:00:00+00'::timestamptz + i * interval '1 second',
+                jsonb_build_object('i', i, 'kind', 'event')
+           FROM generate_series(1, ${rows}) AS i`,
+    );
+    // Sets hint bits and the visibility map, so no scan pays for that and both see the same heap.
+    await client.query(`VACUUM (ANALYZE) public.${TABLE}`);
+    const fillTable = performance.now() - fillStart;
+    const tableBytes = Number(
+      (
+        await client.query<{ bytes: string }>(
+          `SELECT pg_catalog.pg_table_size('public.${TABLE}') AS bytes`,
+        )
+      ).rows[0]!.bytes,
+    );
+
+    const layout = await resolveTable(client, TABLE);
+    store = await openStore(join(directory, "store"));
+    const recordStart = performance.now();
+    await recordChain(store, client, layout);
+    const recordChainMs = performance.now() - recordStart;
+
+    let copyBytes = 0;
+    const baseline = async (): Promise<number> => {
+      const start = performance.now();
+      copyBytes = await bareCopy(client!, layout);
+      return performance.now() - start;
+    };
+    const verify = async (): Promise<number> => {
+      const start = performance.now();
+      const result = await verifyTable(store!, client!, layout);
+      const elapsed = performance.now() - start;
+      if (!result.ok || result.rowsChecked !== rows) {
+        throw new Error(
+          `verification of the benchmark table failed: ${JSON.stringify(result).slice(0, 500)}`,
+        );
+      }
+      return elapsed;
+    };
+    const parsed = async (hash: boolean): Promise<number> => {
+      const start = performance.now();
+      await parseCopy(client!, layout, hash);
+      return performance.now() - start;
+    };
+    await baseline();
+    await verify();
+    const baselineTimes: number[] = [];
+    const verifyTimes: number[] = [];
+    const parsedTimes: number[] = [];
+    const hashedTimes: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      baselineTimes.push(await baseline());
+      verifyTimes.push(await verify());
+      parsedTimes.push(await parsed(false));
+      hashedTimes.push(await parsed(true));
+    }
+    const baselineCopyMs = median(baselineTimes);
+    const verifyMs = median(verifyTimes);
+    return {
+      benchmark: "verify",
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      rows,
+      runs,
+      tableBytes,
+      copyBytes,
+      baselineCopyMs: round(baselineCopyMs),
+      verifyMs: round(verifyMs),
+      verifyRowsPerSecond: Math.round(rows / (verifyMs / 1000)),
+      ratio: round(verifyMs / baselineCopyMs, 2),
+      ratioGoalMax: RATIO_GOAL_MAX,
+      breakdownMs: {
+        copyParsed: round(median(parsedTimes)),
+        copyParsedHashed: round(median(hashedTimes)),
+      },
+      setupMs: { fillTable: round(fillTable), recordChain: round(recordChainMs) },
+    };
+  } finally {
+    await store?.close();
+    await client?.end().catch(() => {});
+    await server.stop();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/** The chain as capture records it: one entry per row, data hash and primary key bytes. */
+async function recordChain(
+  store: WitnzStore,
+  client: pg.Client,
+  layout: TableLayout,
+): Promise<void> {
+  const keyPositions = layout.primaryKey.map((column) => layout.columns.indexOf(column));
+  let head = { size: 0, chainHash: GENESIS_CHAIN_HASH as Uint8Array };
+  let batch = store.batch();
+  for await (const row of copyTableText(client, layout.schema, layout.table, layout.columns)) {
+    const hash = dataHash(
+      encodeRow({
+        schema: layout.schema,
+        table: layout.table,
+        columns: layout.columns,
+        values: row,
+      }),
+    );
+    const seq = head.size + 1;
+    head = { size: seq, chainHash: chainHash(head.chainHash, seq, hash) };
+    batch.appendChainEntry(layout.name, {
+      seq,
+      dataHash: hash,
+      chainHash: head.chainHash,
+      lsn: BigInt(seq),
+      primaryKey: encodePrimaryKey(keyPositions.map((position) => row[position]!)),
+    });
+    if (seq % RECORD_BATCH_ENTRIES === 0) {
+      await store.commit(batch);
+      batch = store.batch();
+    }
+  }
+  await store.commit(batch);
+}
+
+/** COPY the same columns to STDOUT and drop every chunk; returns the bytes received. */
+async function bareCopy(client: pg.Client, layout: TableLayout): Promise<number> {
+  const columns = layout.columns.map((column) => `"${column.replaceAll('"', '""')}"`).join(", ");
+  const stream = client.query(
+    copyTo(`COPY "${layout.schema}"."${layout.table}" (${columns}) TO STDOUT (FORMAT text)`),
+  );
+  let bytes = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) bytes += chunk.length;
+  return bytes;
+}
+
+/** copyTableText alone, or with each row encoded and hashed as verification does. */
+async function parseCopy(client: pg.Client, layout: TableLayout, hash: boolean): Promise<number> {
+  let rows = 0;
+  const hasher = new RowHasher(layout.schema, layout.table, layout.columns);
+  for await (const row of copyTableText(client, layout.schema, layout.table, layout.columns)) {
+    if (hash) hasher.hash(row);
+    rows += 1;
+  }
+  return rows;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function round(value: number, digits = 1): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+function parseArguments(argv: readonly string[]): BenchVerifyOptions {
+  let rows: number | undefined;
+  let runs: number | undefined;
+  for (const argument of argv) {
+    if (argument === "--quick") {
+      rows = ROWS_QUICK;
+      continue;
+    }
+    const match = /^--(rows|runs)=(\d+)$/.exec(argument);
+    if (match === null)
+      throw new Error(`unknown argument ${argument}; try --quick, --rows=N, --runs=N`);
+    if (match[1] === "rows") rows = Number(match[2]);
+    else runs = Number(match[2]);
+  }
+  return { ...(rows === undefined ? {} : { rows }), ...(runs === undefined ? {} : { runs }) };
+}
+
+const invokedPath = process.argv[1];
+if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
+  const result = await benchVerify(parseArguments(process.argv.slice(2)));
+  console.log(JSON.stringify(result, null, 2));
+}

@@ -1,0 +1,342 @@
+// `witnz init`: check that PostgreSQL can feed this node, then create the publication and the
+// node's own slot and record each protected table's layout. Every check runs and reports; nothing
+// is created unless all of them pass. A second run finds everything in place and changes nothing.
+
+import type pg from "pg";
+import {
+  CatalogError,
+  decodeTableLayout,
+  encodeTableLayout,
+  resolveTable,
+  type TableLayout,
+  tableLayoutMetaName,
+} from "../catalog/index.js";
+import type { DatabaseConfig, WitnzConfig } from "../config/index.js";
+import {
+  DEFAULT_PUBLICATION_NAME,
+  ensurePublication,
+  ensureReplicationSlot,
+  slotNameForNode,
+} from "../postgres/index.js";
+import { openStore, type WitnzStore } from "../store/index.js";
+import { openDatabaseSession, serverAddress } from "./connection.js";
+import { SetupError } from "./errors.js";
+
+export type CheckStatus = "ok" | "fail";
+
+export interface InitCheck {
+  readonly status: CheckStatus;
+  /** One line, without the status: `wal_level = logical`. */
+  readonly text: string;
+}
+
+export interface InitResult {
+  /** Every check passed and everything was created or already in place. */
+  readonly ok: boolean;
+  readonly checks: readonly InitCheck[];
+  /** Something was created or changed (publication, slot, a recorded layout). */
+  readonly changed: boolean;
+  /** The protected tables as the catalog describes them (those that resolved). */
+  readonly layouts: readonly TableLayout[];
+}
+
+export interface InitOptions {
+  /** Receives each check as soon as it is known, already formatted (`ok   wal_level = logical`). */
+  readonly out?: (line: string) => void;
+}
+
+/** `ok   text` or `FAIL text`: the status column is four characters wide. */
+export function formatCheck(check: InitCheck): string {
+  return `${check.status === "ok" ? "ok  " : "FAIL"} ${check.text}`;
+}
+
+/**
+ * Runs every check against the configured database and, when all pass, creates what is missing.
+ * An unreachable database or an unusable configuration throws a SetupError; failed checks are
+ * data in the result.
+ */
+export async function initNode(
+  config: WitnzConfig,
+  options: InitOptions = {},
+): Promise<InitResult> {
+  const database = requireDatabase(config);
+  const checks: InitCheck[] = [];
+  const report = (status: CheckStatus, text: string): void => {
+    const check = { status, text };
+    checks.push(check);
+    options.out?.(formatCheck(check));
+  };
+  const slotName = slotNameForNode(config.node.id);
+  const client = await openDatabaseSession(database);
+  let changed = false;
+  const layouts: TableLayout[] = [];
+  try {
+    report("ok", await describeServer(client, database));
+    await checkWalLevel(client, report);
+    await checkSlots(client, slotName, report);
+    await checkWalSenders(client, slotName, report);
+    const role = await checkRole(client, report);
+    layouts.push(...(await checkTables(client, config, role, report)));
+    if (checks.some((check) => check.status === "fail")) {
+      return { ok: false, checks, changed, layouts };
+    }
+
+    let store: WitnzStore;
+    try {
+      store = await openStore(config.node.dataDir);
+    } catch (error) {
+      report("fail", `store ${config.node.dataDir}: ${(error as Error).message}`);
+      return { ok: false, checks, changed, layouts };
+    }
+    try {
+      const unrecorded = checkRecordedLayouts(store, layouts, report);
+      if (checks.some((check) => check.status === "fail")) {
+        return { ok: false, checks, changed, layouts };
+      }
+      changed = (await createPublication(client, layouts, report)) || changed;
+      changed = (await createSlot(client, slotName, report)) || changed;
+      if (checks.some((check) => check.status === "fail")) {
+        return { ok: false, checks, changed, layouts };
+      }
+      if (unrecorded.length > 0) {
+        const batch = store.batch();
+        for (const layout of unrecorded) {
+          batch.setMeta(tableLayoutMetaName(layout.name), encodeTableLayout(layout));
+        }
+        await store.commit(batch);
+        for (const layout of unrecorded) {
+          report("ok", `layout of ${layout.name} recorded in ${config.node.dataDir}`);
+        }
+        changed = true;
+      }
+    } finally {
+      await store.close();
+    }
+    return { ok: true, checks, changed, layouts };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function requireDatabase(config: WitnzConfig): DatabaseConfig {
+  if (config.database === undefined) {
+    throw new SetupError(
+      "WITNZ_SETUP_CONFIG",
+      `node ${config.node.id} is a ${config.node.role} node with no database; init runs on raft nodes`,
+    );
+  }
+  if (config.protectedTables.length === 0) {
+    throw new SetupError(
+      "WITNZ_SETUP_CONFIG",
+      "no protected_tables in the configuration: list the tables this node protects",
+    );
+  }
+  return config.database;
+}
+
+type Report = (status: CheckStatus, text: string) => void;
+
+async function setting(client: pg.Client, name: string): Promise<string> {
+  const result = await client.query<{ value: string }>(
+    "SELECT pg_catalog.current_setting($1) AS value",
+    [name],
+  );
+  return result.rows[0]!.value;
+}
+
+async function describeServer(client: pg.Client, database: DatabaseConfig): Promise<string> {
+  const version = await setting(client, "server_version");
+  return `connected to ${serverAddress(database)}, database ${database.database}, as ${database.user} (PostgreSQL ${version})`;
+}
+
+async function checkWalLevel(client: pg.Client, report: Report): Promise<void> {
+  const walLevel = await setting(client, "wal_level");
+  if (walLevel === "logical") {
+    report("ok", "wal_level = logical");
+  } else {
+    report(
+      "fail",
+      `wal_level = ${walLevel}, must be logical: run ALTER SYSTEM SET wal_level = logical and restart PostgreSQL`,
+    );
+  }
+}
+
+async function checkSlots(client: pg.Client, slotName: string, report: Report): Promise<void> {
+  const result = await client.query<{ max: number; used: number; ours: boolean }>(
+    `SELECT pg_catalog.current_setting('max_replication_slots')::int AS max,
+            (SELECT count(*) FROM pg_catalog.pg_replication_slots)::int AS used,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1) AS ours`,
+    [slotName],
+  );
+  const { max, used, ours } = result.rows[0]!;
+  if (ours) {
+    report("ok", `max_replication_slots = ${max} (${used} in use, ${slotName} among them)`);
+  } else if (used < max) {
+    report("ok", `max_replication_slots = ${max} (${used} in use, one free for ${slotName})`);
+  } else {
+    report(
+      "fail",
+      `max_replication_slots = ${max}, all ${used} in use: raise it (ALTER SYSTEM SET max_replication_slots = ${max + 1}) and restart PostgreSQL, or drop an unused slot`,
+    );
+  }
+}
+
+async function checkWalSenders(client: pg.Client, slotName: string, report: Report): Promise<void> {
+  const result = await client.query<{ max: number; used: number; ours: boolean }>(
+    `SELECT pg_catalog.current_setting('max_wal_senders')::int AS max,
+            (SELECT count(*) FROM pg_catalog.pg_stat_activity
+              WHERE backend_type = 'walsender')::int AS used,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots
+                     WHERE slot_name = $1 AND active) AS ours`,
+    [slotName],
+  );
+  const { max, used, ours } = result.rows[0]!;
+  if (ours || used < max) {
+    report("ok", `max_wal_senders = ${max} (${used} in use)`);
+  } else {
+    report(
+      "fail",
+      `max_wal_senders = ${max}, all ${used} in use: raise it (ALTER SYSTEM SET max_wal_senders = ${max + 1}) and restart PostgreSQL`,
+    );
+  }
+}
+
+async function checkRole(client: pg.Client, report: Report): Promise<string> {
+  const result = await client.query<{ name: string; replication: boolean; superuser: boolean }>(
+    `SELECT rolname AS name, rolreplication AS replication, rolsuper AS superuser
+       FROM pg_catalog.pg_roles WHERE rolname = current_user`,
+  );
+  const role = result.rows[0]!;
+  if (role.superuser) {
+    report("ok", `role ${role.name} is a superuser (replication allowed)`);
+  } else if (role.replication) {
+    report("ok", `role ${role.name} has REPLICATION`);
+  } else {
+    report(
+      "fail",
+      `role ${role.name} has neither REPLICATION nor superuser: run ALTER ROLE ${quoteRole(role.name)} WITH REPLICATION`,
+    );
+  }
+  return role.name;
+}
+
+function quoteRole(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+
+async function checkTables(
+  client: pg.Client,
+  config: WitnzConfig,
+  role: string,
+  report: Report,
+): Promise<TableLayout[]> {
+  const layouts: TableLayout[] = [];
+  const configuredAs = new Map<string, string>();
+  for (const table of config.protectedTables) {
+    let layout: TableLayout;
+    try {
+      layout = await resolveTable(client, table.name);
+    } catch (error) {
+      if (error instanceof CatalogError) {
+        report("fail", error.message);
+        continue;
+      }
+      throw error;
+    }
+    const earlier = configuredAs.get(layout.name);
+    if (earlier !== undefined) {
+      report(
+        "fail",
+        `protected tables ${earlier} and ${table.name} are the same table ${layout.name}`,
+      );
+      continue;
+    }
+    configuredAs.set(layout.name, table.name);
+    const privilege = await client.query<{ allowed: boolean }>(
+      "SELECT pg_catalog.has_table_privilege($1::oid, 'SELECT') AS allowed",
+      [layout.relationId],
+    );
+    if (!privilege.rows[0]!.allowed) {
+      report(
+        "fail",
+        `table ${layout.name}: role ${role} cannot SELECT it, which verification needs: run GRANT SELECT ON ${layout.name} TO ${quoteRole(role)}`,
+      );
+      continue;
+    }
+    report(
+      "ok",
+      `table ${layout.name}: ${layout.columns.length} ${layout.columns.length === 1 ? "column" : "columns"}, primary key (${layout.primaryKey.join(", ")}), readable`,
+    );
+    layouts.push(layout);
+  }
+  return layouts;
+}
+
+/**
+ * A layout already in the store must match the catalog: rewriting it would hide a schema change
+ * from verification. Returns the layouts not recorded yet.
+ */
+function checkRecordedLayouts(
+  store: WitnzStore,
+  layouts: readonly TableLayout[],
+  report: Report,
+): TableLayout[] {
+  const unrecorded: TableLayout[] = [];
+  for (const layout of layouts) {
+    const bytes = store.meta(tableLayoutMetaName(layout.name));
+    if (bytes === undefined) {
+      unrecorded.push(layout);
+      continue;
+    }
+    const recorded = decodeTableLayout(bytes);
+    const describe = (shape: TableLayout): string =>
+      `columns (${shape.columns.join(", ")}), primary key (${shape.primaryKey.join(", ")})`;
+    if (describe(recorded) === describe(layout)) {
+      report("ok", `layout of ${layout.name} already recorded (unchanged)`);
+    } else {
+      report(
+        "fail",
+        `table ${layout.name} changed since it was first protected: recorded ${describe(recorded)}, now ${describe(layout)}; run witnz verify to see what changed`,
+      );
+    }
+  }
+  return unrecorded;
+}
+
+async function createPublication(
+  client: pg.Client,
+  layouts: readonly TableLayout[],
+  report: Report,
+): Promise<boolean> {
+  const count = `${layouts.length} ${layouts.length === 1 ? "table" : "tables"}`;
+  try {
+    const result = await ensurePublication(client, DEFAULT_PUBLICATION_NAME, layouts);
+    if (result.created)
+      report("ok", `publication ${DEFAULT_PUBLICATION_NAME} created over ${count}`);
+    else if (result.changed)
+      report("ok", `publication ${DEFAULT_PUBLICATION_NAME} changed to list exactly ${count}`);
+    else
+      report(
+        "ok",
+        `publication ${DEFAULT_PUBLICATION_NAME} already lists exactly ${count} (unchanged)`,
+      );
+    return result.created || result.changed;
+  } catch (error) {
+    report("fail", `publication ${DEFAULT_PUBLICATION_NAME}: ${(error as Error).message}`);
+    return false;
+  }
+}
+
+async function createSlot(client: pg.Client, slotName: string, report: Report): Promise<boolean> {
+  try {
+    const result = await ensureReplicationSlot(client, slotName);
+    report(
+      "ok",
+      result.created ? `slot ${slotName} created` : `slot ${slotName} already exists (unchanged)`,
+    );
+    return result.created;
+  } catch (error) {
+    report("fail", `slot ${slotName}: ${(error as Error).message}`);
+    return false;
+  }
+}

@@ -1,0 +1,207 @@
+// witnz init against a real PostgreSQL: every check, creation, idempotence, the real binary.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { decodeTableLayout, tableLayoutMetaName } from "../../src/catalog/index.js";
+import { loadConfig } from "../../src/config/index.js";
+import {
+  connectSession,
+  readReplicationSlot,
+  startTestPostgres,
+  type TestPostgres,
+} from "../../src/postgres/index.js";
+import { initNode, SetupError } from "../../src/setup/index.js";
+import { openStore } from "../../src/store/index.js";
+import { witnz, writeConfigFile } from "../verify/helpers.js";
+
+let server: TestPostgres;
+let admin: pg.Client;
+let directory: string;
+
+beforeAll(async () => {
+  server = await startTestPostgres();
+  admin = await connectSession({ connectionString: server.connectionString });
+  await admin.query(`
+    CREATE TABLE public.audit_log (id int8 PRIMARY KEY, actor text, note text);
+    CREATE SCHEMA "Audit";
+    CREATE TABLE "Audit"."Log" ("Region" text, "Id" int4, note text, PRIMARY KEY ("Region", "Id"));
+    CREATE TABLE public.no_key (x int4);
+    CREATE TABLE public.secret (id int4 PRIMARY KEY);
+    CREATE ROLE plain LOGIN PASSWORD 'plain-password';
+    GRANT SELECT ON public.audit_log TO plain;
+  `);
+  directory = await mkdtemp(join(tmpdir(), "witnz-init-"));
+});
+
+afterAll(async () => {
+  await admin?.end();
+  await server?.stop();
+  if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+});
+
+async function configFor(tables: string[], nodeId: string, extra: object = {}) {
+  const path = await writeConfigFile({ directory, server, tables, nodeId, ...extra });
+  return { path, config: loadConfig(path, { env: {} }).config };
+}
+
+async function publicationTables(): Promise<string[]> {
+  const result = await admin.query<{ name: string }>(
+    "SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_catalog.pg_publication_tables WHERE pubname = 'witnz' ORDER BY 1",
+  );
+  return result.rows.map((row) => row.name);
+}
+
+describe("witnz init", () => {
+  test("checks, creates the publication, the slot and the layouts, then changes nothing", async () => {
+    const { config } = await configFor(["audit_log", '"Audit"."Log"'], "first");
+    const lines: string[] = [];
+    const result = await initNode(config, { out: (line) => lines.push(line) });
+    expect(result.ok).toBe(true);
+    expect(result.changed).toBe(true);
+    expect(lines).toContain("ok   wal_level = logical");
+    expect(lines).toContain("ok   role postgres is a superuser (replication allowed)");
+    expect(lines).toContain("ok   table public.audit_log: 3 columns, primary key (id), readable");
+    expect(lines).toContain(
+      'ok   table "Audit"."Log": 3 columns, primary key (Region, Id), readable',
+    );
+    expect(lines).toContain("ok   publication witnz created over 2 tables");
+    expect(lines).toContain("ok   slot witnz_first created");
+    expect(lines.every((line) => /^(ok {2}|FAIL) /.test(line))).toBe(true);
+    expect(await publicationTables()).toEqual(['"Audit"."Log"', "public.audit_log"]);
+    expect((await readReplicationSlot(admin, "witnz_first"))?.plugin).toBe("pgoutput");
+
+    const again: string[] = [];
+    const second = await initNode(config, { out: (line) => again.push(line) });
+    expect(second).toMatchObject({ ok: true, changed: false });
+    expect(again).toContain("ok   publication witnz already lists exactly 2 tables (unchanged)");
+    expect(again).toContain("ok   slot witnz_first already exists (unchanged)");
+    expect(again).toContain("ok   layout of public.audit_log already recorded (unchanged)");
+
+    const store = await openStore(config.node.dataDir);
+    try {
+      const layout = decodeTableLayout(store.meta(tableLayoutMetaName('"Audit"."Log"'))!);
+      expect(layout).toMatchObject({
+        schema: "Audit",
+        table: "Log",
+        columns: ["Region", "Id", "note"],
+        primaryKey: ["Region", "Id"],
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("reports every failed check, one line each, and creates nothing", async () => {
+    const { config } = await configFor(["no_key", "missing_table", "audit_log"], "second");
+    const lines: string[] = [];
+    const result = await initNode(config, { out: (line) => lines.push(line) });
+    expect(result.ok).toBe(false);
+    expect(lines.filter((line) => line.startsWith("FAIL"))).toEqual([
+      "FAIL table public.no_key has no primary key; Witnz identifies rows by primary key (add one, e.g. ALTER TABLE public.no_key ADD PRIMARY KEY (id))",
+      "FAIL table public.missing_table does not exist",
+    ]);
+    expect(await readReplicationSlot(admin, "witnz_second")).toBeUndefined();
+  });
+
+  test("a role without REPLICATION, and a table it cannot read, are failed checks", async () => {
+    const { config } = await configFor(["audit_log", "secret"], "third", {
+      user: "plain",
+      password: "plain-password",
+    });
+    const lines: string[] = [];
+    const result = await initNode(config, { out: (line) => lines.push(line) });
+    expect(result.ok).toBe(false);
+    expect(lines.filter((line) => line.startsWith("FAIL"))).toEqual([
+      "FAIL role plain has neither REPLICATION nor superuser: run ALTER ROLE plain WITH REPLICATION",
+      "FAIL table public.secret: role plain cannot SELECT it, which verification needs: run GRANT SELECT ON public.secret TO plain",
+    ]);
+  });
+
+  test("a layout that changed since it was recorded fails instead of being overwritten", async () => {
+    await admin.query("CREATE TABLE public.evolving (id int4 PRIMARY KEY, a text)");
+    const { config } = await configFor(["evolving"], "fourth");
+    expect((await initNode(config)).ok).toBe(true);
+    await admin.query("ALTER TABLE public.evolving ADD COLUMN b text");
+    const lines: string[] = [];
+    expect((await initNode(config, { out: (line) => lines.push(line) })).ok).toBe(false);
+    expect(lines.filter((line) => line.startsWith("FAIL"))).toEqual([
+      "FAIL table public.evolving changed since it was first protected: recorded columns (id, a), primary key (id), now columns (id, a, b), primary key (id); run witnz verify to see what changed",
+    ]);
+  });
+
+  test("an unreachable database is one line naming host:port and the reason", async () => {
+    const { config } = await configFor(["audit_log"], "fifth", { port: 1 });
+    const failure = await initNode(config).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(SetupError);
+    expect((failure as SetupError).code).toBe("WITNZ_SETUP_UNREACHABLE");
+    expect((failure as SetupError).message).toMatch(
+      new RegExp(
+        `^cannot connect to PostgreSQL at ${server.host.replaceAll(".", "\\.")}:1 \\(database ${server.database}, user ${server.user}\\): .*ECONNREFUSED`,
+      ),
+    );
+    expect((failure as SetupError).message).not.toContain("\n");
+  });
+
+  test("the binary: exit 0 with a line per check, 1 on a failed check, 2 when unreachable", async () => {
+    const good = await configFor(["audit_log"], "cli_good");
+    const first = await witnz("init", "--config", good.path);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^ok {3}connected to /);
+    expect(first.stdout).toContain("ok   wal_level = logical\n");
+    expect(first.stdout).toMatch(/initialised\n$/);
+    const second = await witnz("init", "--config", good.path);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/already initialised: nothing changed\n$/);
+
+    const bad = await configFor(["no_key"], "cli_bad");
+    const failed = await witnz("init", "--config", bad.path);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain("FAIL table public.no_key has no primary key");
+    expect(failed.stderr).toBe("witnz: init failed: 1 check failed (see the FAIL lines)\n");
+
+    const down = await configFor(["audit_log"], "cli_down", { port: 1 });
+    const unreachable = await witnz("init", "--config", down.path);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toMatch(/^witnz: cannot connect to PostgreSQL at .*:1 .*\n$/);
+    expect(unreachable.stderr.split("\n")).toHaveLength(2);
+  });
+});
+
+describe.skipIf(process.env.WITNZ_TEST_DATABASE_URL !== undefined)(
+  "witnz init on a server with wal_level = replica",
+  () => {
+    let replica: TestPostgres;
+    let replicaDirectory: string;
+    beforeAll(async () => {
+      replica = await startTestPostgres({ settings: { wal_level: "replica" } });
+      replicaDirectory = await mkdtemp(join(tmpdir(), "witnz-init-replica-"));
+      const client = await connectSession({ connectionString: replica.connectionString });
+      await client.query("CREATE TABLE public.audit_log (id int8 PRIMARY KEY)");
+      await client.end();
+    });
+    afterAll(async () => {
+      await replica?.stop();
+      if (replicaDirectory !== undefined)
+        await rm(replicaDirectory, { recursive: true, force: true });
+    });
+
+    test("says how to fix it", async () => {
+      const path = await writeConfigFile({
+        directory: replicaDirectory,
+        server: replica,
+        tables: ["audit_log"],
+      });
+      const lines: string[] = [];
+      const result = await initNode(loadConfig(path, { env: {} }).config, {
+        out: (line) => lines.push(line),
+      });
+      expect(result.ok).toBe(false);
+      expect(lines.filter((line) => line.startsWith("FAIL"))).toEqual([
+        "FAIL wal_level = replica, must be logical: run ALTER SYSTEM SET wal_level = logical and restart PostgreSQL",
+      ]);
+    });
+  },
+);
