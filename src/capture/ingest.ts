@@ -61,7 +61,10 @@ export interface CommittedBatch {
   /** The end LSN that may now be acknowledged, if the batch closed a transaction. */
   readonly acknowledgeLsn: Lsn | undefined;
   readonly rowsAppended: number;
-  readonly violations: number;
+  /** Rows appended per table. */
+  readonly rowsByTable: ReadonlyMap<string, number>;
+  /** The violations recorded, in order. */
+  readonly violations: readonly { readonly table: string; readonly kind: string }[];
   readonly tablesCheckpointed: readonly string[];
 }
 
@@ -100,8 +103,8 @@ export class Ingester {
   #progress: Progress | undefined;
   #batch: StoreBatch | undefined;
   #stagedChanges = 0;
-  #stagedRows = 0;
-  #stagedViolations = 0;
+  #stagedRows = new Map<string, number>();
+  #stagedViolations: { table: string; kind: string }[] = [];
   #advanced = new Set<string>();
   #pendingAcknowledge: Lsn | undefined;
   #lastCommitLsn: Lsn = LSN_ZERO;
@@ -196,7 +199,7 @@ export class Ingester {
       this.#pendingAcknowledge = event.endLsn;
       this.#progress = undefined;
       this.#stagedChanges += 1;
-      return this.#stagedChanges >= this.#batchChangesMax || this.#stagedViolations > 0;
+      return this.#stagedChanges >= this.#batchChangesMax || this.#stagedViolations.length > 0;
     }
     let commitNow = false;
     for (const change of event.changes) {
@@ -241,7 +244,7 @@ export class Ingester {
         state.size = seq;
         state.chainHash = chain;
         this.#advanced.add(change.table);
-        this.#stagedRows += 1;
+        this.#stagedRows.set(change.table, (this.#stagedRows.get(change.table) ?? 0) + 1);
         return;
       }
       case "violation": {
@@ -260,7 +263,7 @@ export class Ingester {
             ? {}
             : { newDataHash: dataHash(encodeRow(change.newRow)) }),
         });
-        this.#stagedViolations += 1;
+        this.#stagedViolations.push({ table: change.table, kind: change.violation });
         return;
       }
     }
@@ -298,8 +301,10 @@ export class Ingester {
   async commit(): Promise<CommittedBatch> {
     const acknowledgeLsn = this.#pendingAcknowledge;
     const batch = this.#batch;
-    const rowsAppended = this.#stagedRows;
+    const rowsByTable = this.#stagedRows;
     const violations = this.#stagedViolations;
+    let rowsAppended = 0;
+    for (const rows of rowsByTable.values()) rowsAppended += rows;
     let tablesCheckpointed: string[] = [];
     if (batch !== undefined) {
       // A checkpoint is signed only at a transaction boundary, so it never covers half of one.
@@ -309,13 +314,13 @@ export class Ingester {
     for (const state of this.#tables.values()) state.nodes.batch = undefined;
     this.#batch = undefined;
     this.#stagedChanges = 0;
-    this.#stagedRows = 0;
-    this.#stagedViolations = 0;
+    this.#stagedRows = new Map();
+    this.#stagedViolations = [];
     if (acknowledgeLsn !== undefined) {
       this.#advanced = new Set();
       if (acknowledgeLsn > this.#recordedEndLsn) this.#recordedEndLsn = acknowledgeLsn;
     }
     this.#pendingAcknowledge = undefined;
-    return { acknowledgeLsn, rowsAppended, violations, tablesCheckpointed };
+    return { acknowledgeLsn, rowsAppended, rowsByTable, violations, tablesCheckpointed };
   }
 }

@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError, formatConfigError, loadConfig, type WitnzConfig } from "../config/index.js";
 import { keygen } from "../keys/index.js";
+import { createLogger } from "../log/index.js";
+import { startNode } from "../node/index.js";
 import { initNode } from "../setup/index.js";
 import {
   formatProgressLine,
@@ -42,6 +44,17 @@ function loadConfigFor(verb: string, file: string | undefined, io: CliIo): Witnz
     }
     throw error;
   }
+}
+
+/** Resolves on the first of `signals`; the process keeps running until then. */
+function untilSignal(signals: readonly NodeJS.Signals[]): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals) => {
+      for (const name of signals) process.off(name, handler);
+      resolve(signal);
+    };
+    for (const name of signals) process.on(name, handler);
+  });
 }
 
 /** Verbs whose behaviour arrives with later work: they exist so that scripts and docs are stable. */
@@ -104,10 +117,16 @@ export function buildProgram(io: CliIo): Command {
     .command("start")
     .description("run the node: capture, hash, replicate, alert")
     .addOption(CONFIG_OPTION())
-    .action((...args: unknown[]) => {
+    .action(async (...args: unknown[]) => {
       const options = args.at(-2) as { config?: string };
-      loadConfigFor("start", options.config, io);
-      notYetAvailable("start");
+      const config = loadConfigFor("start", options.config, io);
+      if (config.node.role !== "raft") notYetAvailable("start (witness role)");
+      const logger = createLogger({ level: config.node.logLevel, nodeId: config.node.id });
+      const node = await startNode(config, { logger });
+      io.stderr(`witnz: node ${config.node.id} running; health at ${node.httpUrl}/healthz\n`);
+      await untilSignal(["SIGINT", "SIGTERM"]);
+      logger.info({}, "stopping");
+      await node.stop();
     });
   program
     .command("status")

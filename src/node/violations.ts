@@ -1,0 +1,61 @@
+// How a captured violation is recorded: one entry in the table's chained violation log and one
+// alert in the durable outbox, staged in the same batch as the changes around it.
+import type { ViolationToRecord } from "../capture/index.js";
+import { decodePrimaryKey } from "../hash/index.js";
+import { formatLsn } from "../postgres/index.js";
+import type { StoreBatch } from "../store/index.js";
+
+const OPERATION = {
+  update: "UPDATE",
+  delete: "DELETE",
+  truncate: "TRUNCATE",
+  schema_change: "ALTER",
+} as const;
+
+function isoFromMicroseconds(microseconds: bigint): string {
+  return new Date(Number(microseconds / 1000n)).toISOString();
+}
+
+export function stageViolation(
+  nodeId: string,
+  detectedAt: () => Date,
+): (batch: StoreBatch, violation: ViolationToRecord) => void {
+  return (batch, { change, recordedDataHash, recordedSequence, newDataHash }) => {
+    const { position, table } = change;
+    const lsn = formatLsn(position.commitLsn);
+    const pk = change.primaryKey === undefined ? undefined : decodePrimaryKey(change.primaryKey);
+    const detail = {
+      ...change.detail,
+      ...(recordedSequence === undefined ? {} : { recordedSequence }),
+      commitTime: isoFromMicroseconds(position.commitTimeUnixMicroseconds),
+    };
+    const seq = batch.appendViolation(table, {
+      kind: change.violation,
+      lsn: position.commitLsn,
+      commitTimeUnixMicroseconds: position.commitTimeUnixMicroseconds,
+      xid: position.xid,
+      ...(change.primaryKey === undefined ? {} : { primaryKey: change.primaryKey }),
+      ...(recordedDataHash === undefined ? {} : { oldDataHash: recordedDataHash }),
+      ...(newDataHash === undefined ? {} : { newDataHash }),
+      detail: JSON.stringify(detail),
+    });
+    const op = OPERATION[change.violation];
+    const schemaChange = change.violation === "schema_change";
+    const what = pk === undefined ? "" : ` on primary key ${JSON.stringify(pk)}`;
+    batch.enqueueAlert({
+      // The same incident always gets the same id, so a replay after a crash never alerts twice.
+      id: `${nodeId}/${table}/${lsn}/${position.index}`,
+      kind: schemaChange ? "schema_change" : "append_only_violation",
+      severity: "critical",
+      node: nodeId,
+      table,
+      op,
+      ...(pk === undefined ? {} : { pk }),
+      lsn,
+      detectedAt: detectedAt().toISOString(),
+      message: schemaChange
+        ? `schema of protected table ${table} changed (violation #${seq})`
+        : `${op} on append-only table ${table}${what} (violation #${seq}, xid ${position.xid})`,
+    });
+  };
+}
