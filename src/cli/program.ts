@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
+import { createDevelopmentCertificates } from "../certs/index.js";
 import { ConfigError, formatConfigError, loadConfig, type WitnzConfig } from "../config/index.js";
 import { keygen } from "../keys/index.js";
 import { createLogger } from "../log/index.js";
@@ -92,6 +93,24 @@ export function buildProgram(io: CliIo): Command {
           "",
         ].join("\n"),
       );
+    });
+
+  program
+    .command("certs")
+    .description("write a development CA and mutual-TLS certificates for the Raft transport")
+    .requiredOption("-o, --out <dir>", "directory to write ca.crt, ca.key, <node>.crt, <node>.key")
+    .requiredOption("--nodes <ids>", "comma-separated node ids, e.g. node1,node2,node3")
+    .action(async (options: { out: string; nodes: string }) => {
+      const nodes = options.nodes
+        .split(",")
+        .map((node) => node.trim())
+        .filter((node) => node !== "");
+      const result = await createDevelopmentCertificates({ outDirectory: options.out, nodes });
+      const lines = [`wrote ${result.caCertificatePath} and ${result.caKeyPath} (development CA)`];
+      for (const node of result.nodes) {
+        lines.push(`wrote ${node.certificatePath} and ${node.keyPath} (${node.node})`);
+      }
+      io.stdout(`${lines.join("\n")}\n`);
     });
 
   program

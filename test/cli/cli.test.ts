@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -135,5 +136,22 @@ describe("witnz CLI", () => {
       code: 2,
       stderr: "witnz: witnz verify needs --config FILE (or WITNZ_CONFIG)\n",
     });
+  });
+
+  test("certs writes a CA and node certificates it signed, and never overwrites", async () => {
+    const out = join(directory, "tls");
+    const result = await witnz("certs", "--out", out, "--nodes", "node1,node2");
+    expect(result.code).toBe(0);
+    const ca = new X509Certificate(await readFile(join(out, "ca.crt")));
+    for (const node of ["node1", "node2"]) {
+      const certificate = new X509Certificate(await readFile(join(out, `${node}.crt`)));
+      expect(certificate.verify(ca.publicKey)).toBe(true);
+      expect(certificate.subject).toContain(`CN=${node}`);
+      expect(certificate.subjectAltName).toContain("IP Address:127.0.0.1");
+      expect((await stat(join(out, `${node}.key`))).mode & 0o777).toBe(0o600);
+    }
+    const again = await witnz("certs", "--out", out, "--nodes", "node1");
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/^witnz: refusing to overwrite .*ca\.crt/);
   });
 });
