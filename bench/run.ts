@@ -1,17 +1,22 @@
 // Runs every benchmark in one process, one after another, and prints one JSON document.
-// `npm run bench` (full sizes) or `npm run bench -- --quick`.
+// `npm run bench` (full sizes) or `npm run bench -- --quick` (small sizes, about a minute).
+import { benchCapture } from "./capture.js";
 import { benchHash } from "./hash.js";
 import { benchMerkle } from "./merkle.js";
 import { benchStore } from "./store.js";
+import { benchVerify } from "./verify.js";
 
 const quick = process.argv.includes("--quick");
 const startedAt = new Date().toISOString();
 const hash = benchHash({ rows: quick ? 50_000 : 500_000, repeats: quick ? 3 : 5 });
 const merkle = await benchMerkle({ quick });
 const store = await benchStore({ durationMs: quick ? 1000 : 3000 });
+// Each starts its own PostgreSQL; the full sizes are the 1M-row runs of the acceptance criteria.
+const capture = await benchCapture(quick ? { rows: 100_000, updates: 50 } : {});
+const verify = await benchVerify(quick ? { rows: 100_000, runs: 1 } : {});
 console.log(
   JSON.stringify(
-    { startedAt, quick, node: process.version, hash, merkle, store },
+    { startedAt, quick, node: process.version, hash, merkle, store, capture, verify },
     (_key, value) => (typeof value === "bigint" ? value.toString() : value),
     2,
   ),

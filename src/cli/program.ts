@@ -1,10 +1,18 @@
 import { Command, CommanderError, Option } from "commander";
 import { createDevelopmentCertificates } from "../certs/index.js";
-import { ConfigError, formatConfigError, loadConfig, type WitnzConfig } from "../config/index.js";
+import {
+  ConfigError,
+  formatConfigError,
+  loadConfig,
+  parseDuration,
+  type WitnzConfig,
+} from "../config/index.js";
+import { runDemo } from "../demo/index.js";
 import { keygen } from "../keys/index.js";
 import { createLogger } from "../log/index.js";
 import { startNode } from "../node/index.js";
 import { initNode } from "../setup/index.js";
+import { formatStatusJson, formatStatusText, readNodeStatus } from "../status/index.js";
 import {
   formatProgressLine,
   formatVerificationJson,
@@ -152,10 +160,18 @@ export function buildProgram(io: CliIo): Command {
     .description("show chains, roots, lag and cluster health")
     .addOption(CONFIG_OPTION())
     .option("--json", "machine-readable output")
-    .action((...args: unknown[]) => {
-      const options = args.at(-2) as { config?: string };
-      loadConfigFor("status", options.config, io);
-      notYetAvailable("status");
+    .action(async (...args: unknown[]) => {
+      const options = args.at(-2) as { config?: string; json?: boolean };
+      const config = loadConfigFor("status", options.config, io);
+      const status = await readNodeStatus(config);
+      // Whatever could be read is printed, even when something else could not.
+      io.stdout(options.json === true ? formatStatusJson(status) : formatStatusText(status));
+      if (!status.complete) {
+        throw new CliError(
+          "WITNZ_STATUS_INCOMPLETE",
+          `status incomplete: ${status.errors.join("; ")}`,
+        );
+      }
     });
   program
     .command("verify")
@@ -191,9 +207,47 @@ export function buildProgram(io: CliIo): Command {
   program
     .command("demo")
     .description(
-      "run PostgreSQL, three nodes, three witnesses and scripted tampering on this machine",
+      "run PostgreSQL, a capturing node, a writer and scripted tampering on this machine",
     )
-    .action(() => notYetAvailable("demo"));
+    .option("--duration <duration>", "how long the writer runs (e.g. 30s, 2m)", "30s")
+    .option("--no-tamper", "only capture; skip the scripted tampering")
+    .option("--port <port>", "the node's HTTP port (0 picks a free one)", "0")
+    .option("--keep", "keep the node's configuration and store afterwards")
+    .action(
+      async (options: { duration: string; tamper: boolean; port: string; keep?: boolean }) => {
+        const durationMs = parseDuration(options.duration);
+        const port = Number(options.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+          throw new CliError("WITNZ_DEMO_PORT", `--port ${options.port} is not a port (0..65535)`);
+        }
+        const summary = await runDemo({
+          durationMs,
+          tamper: options.tamper,
+          port,
+          keep: options.keep === true,
+          out: (line) => io.stdout(`${line}\n`),
+          interrupted: untilSignal(["SIGINT", "SIGTERM"]).then(() => undefined),
+        });
+        const kinds = summary.alerts.map(
+          (alert) => `${alert.kind}${alert.op ? ` (${alert.op})` : ""}`,
+        );
+        io.stdout(
+          [
+            "",
+            "Summary",
+            `  rows written:      ${summary.rowsWritten}`,
+            `  alerts received:   ${summary.alerts.length}${kinds.length > 0 ? ` - ${kinds.join(", ")}` : ""}`,
+            `  verification:      ${summary.tamperingFound ? "tampering found and pinpointed" : "clean"}`,
+            "",
+          ].join("\n"),
+        );
+        if (options.tamper && !summary.tamperingFound) {
+          throw new CliError("WITNZ_DEMO_MISSED", "the scripted tampering was not detected", {
+            exitCode: 1,
+          });
+        }
+      },
+    );
 
   return program;
 }

@@ -1,0 +1,507 @@
+// Capture: ingest speed against a bare decode of the same WAL, detection latency from COMMIT to
+// the webhook, and the node's memory, all measured in the same run on a real PostgreSQL.
+//
+//   npx tsc -p tsconfig.build.json && node dist/bench/capture.js [--quick] [--rows=N] [--updates=K]
+//
+// Setup: a real PostgreSQL (startTestPostgres), `witnz init` for one node (its publication and
+// slot), and a second slot for the baseline, both created before N rows (1 000 000 by default,
+// 100 000 with --quick) are inserted in transactions of 1000 rows. The WAL is then complete.
+//
+// (a) Baseline: startReplicationStream on the second slot, every message read and decoded until
+//     the commit of the last row; nothing hashed, stored or acknowledged. Capture: the real node
+//     (`witnz start`) from ready until its store's chain has N entries, each one durable.
+//     The ratio is capture rows/s over baseline rows/s; the goal is at least 0.7. A third slot
+//     is decoded with each row encoded and chain-hashed too, to show where the time goes.
+// (b) Detection latency: K single-row UPDATEs (200 by default, 50 with --quick) on the
+//     append-only table, one after the other, each from its COMMIT returning to the client until
+//     the node's webhook request for that primary key arrives at a local receiver. p50 and p99;
+//     the goal is p99 under 250 ms.
+// (c) The node's resident memory, sampled every RSS_SAMPLE_INTERVAL_MS while it ingests the N
+//     rows, and its peak as the kernel counts it (Linux).
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type pg from "pg";
+import { chainHash, dataHash, encodeRow, GENESIS_CHAIN_HASH } from "../src/hash/index.js";
+import {
+  connectSession,
+  ensureReplicationSlot,
+  type Lsn,
+  parseLsn,
+  startReplicationStream,
+  startTestPostgres,
+  type TestPostgres,
+  tupleRowImage,
+} from "../src/postgres/index.js";
+import { openStore, type WitnzStore } from "../src/store/index.js";
+
+export interface BenchCaptureOptions {
+  readonly rows?: number;
+  readonly updates?: number;
+}
+
+export interface BenchCaptureResult {
+  readonly benchmark: "capture";
+  readonly node: string;
+  readonly platform: string;
+  readonly rows: number;
+  readonly transactionRows: number;
+  readonly walBytes: number;
+  readonly ingest: {
+    readonly baselineDecodeMs: number;
+    readonly baselineRowsPerSecond: number;
+    /** From the node reporting ready to the chain holding every row, durably. */
+    readonly captureMs: number;
+    readonly captureRowsPerSecond: number;
+    /** captureRowsPerSecond / baselineRowsPerSecond; the goal is at least `ratioGoalMin`. */
+    readonly ratio: number;
+    readonly ratioGoalMin: number;
+    /** From spawning `witnz start` to GET /readyz answering 200 (not part of captureMs). */
+    readonly nodeStartupMs: number;
+    /** Where the time goes: the baseline decode plus each row encoded and chain-hashed. */
+    readonly breakdownMs: { readonly decodeHashed: number };
+  };
+  readonly detection: {
+    readonly updates: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly maxMs: number;
+    readonly meanMs: number;
+    readonly p99GoalMaxMs: number;
+  };
+  readonly nodeRss: {
+    readonly sampleIntervalMs: number;
+    readonly samples: number;
+    /** Largest sampled resident set while ingesting; null where the platform has no /proc. */
+    readonly maxBytes: number | null;
+    /** Largest sampled anonymous part (heap and buffers; the rest is mapped files, LMDB's). */
+    readonly maxAnonymousBytes: number | null;
+    /** The kernel's high-water mark (VmHWM) after ingesting. */
+    readonly peakBytes: number | null;
+  };
+  readonly setupMs: { readonly insert: number };
+}
+
+const ROWS_DEFAULT = 1_000_000;
+const ROWS_QUICK = 100_000;
+const UPDATES_DEFAULT = 200;
+const UPDATES_QUICK = 50;
+const TRANSACTION_ROWS = 1000;
+const RATIO_GOAL_MIN = 0.7;
+const DETECTION_P99_GOAL_MAX_MS = 250;
+const RSS_SAMPLE_INTERVAL_MS = 100;
+/** How often the chain head is read while waiting for capture to finish. */
+const CHAIN_POLL_INTERVAL_MS = 10;
+const NODE_READY_TIMEOUT_MS = 60_000;
+const INGEST_TIMEOUT_MS = 30 * 60_000;
+const WEBHOOK_TIMEOUT_MS = 10_000;
+const TABLE = "bench_capture";
+const TABLE_DISPLAY_NAME = `public.${TABLE}`;
+const BASELINE_SLOT = "witnz_bench_baseline";
+/** A third slot for the breakdown: the same decode, plus each row encoded and chain-hashed. */
+const HASHED_SLOT = "witnz_bench_hashed";
+const BIN = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
+
+export async function benchCapture(options: BenchCaptureOptions = {}): Promise<BenchCaptureResult> {
+  const rows = options.rows ?? ROWS_DEFAULT;
+  const updates = options.updates ?? UPDATES_DEFAULT;
+  if (rows % TRANSACTION_ROWS !== 0 || rows <= 0) {
+    throw new Error(`rows must be a positive multiple of ${TRANSACTION_ROWS}`);
+  }
+  if (updates > rows) throw new Error("more updates than rows");
+  const server = await startTestPostgres();
+  const directory = await mkdtemp(join(tmpdir(), "witnz-bench-capture-"));
+  const receiver = new WebhookReceiver();
+  let client: pg.Client | undefined;
+  let node: ChildProcess | undefined;
+  let store: WitnzStore | undefined;
+  try {
+    client = await connectSession({ connectionString: server.connectionString });
+    await client.query(
+      `CREATE TABLE public.${TABLE} (id int8 PRIMARY KEY, actor text, amount numeric,
+         at timestamptz, payload jsonb)`,
+    );
+    const webhookUrl = await receiver.listen();
+    const httpPort = await freePort();
+    const configPath = await writeNodeConfig(directory, server, httpPort, webhookUrl);
+    await runWitnz(["init", "--config", configPath]);
+    await ensureReplicationSlot(client, BASELINE_SLOT);
+    await ensureReplicationSlot(client, HASHED_SLOT);
+
+    const walStart = await currentLsn(client);
+    const insertStart = performance.now();
+    for (let first = 1; first <= rows; first += TRANSACTION_ROWS) {
+      await client.query(
+        `INSERT INTO public.${TABLE}
+           SELECT i, 'user-' || (i % 1000), i * 1.25,
+                  '2026-01-01 00:00:00+00'::timestamptz + i * interval '1 second',
+                  jsonb_build_object('i', i, 'kind', 'event')
+             FROM generate_series($1::int8, $2::int8) AS i`,
+        [first, first + TRANSACTION_ROWS - 1],
+      );
+    }
+    const insertMs = performance.now() - insertStart;
+    const walBytes = Number((await currentLsn(client)) - walStart);
+
+    const baselineDecodeMs = await decodeSlot(server, BASELINE_SLOT, rows, false);
+    const decodeHashedMs = await decodeSlot(server, HASHED_SLOT, rows, true);
+
+    const spawnedAt = performance.now();
+    const stderr: string[] = [];
+    node = spawn(process.execPath, [BIN, "start", "--config", configPath], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    node.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
+    const sampler = new RssSampler(node.pid!);
+    sampler.start();
+    const exited = new Promise<never>((_resolve, reject) =>
+      node!.once("exit", (code) =>
+        reject(new Error(`witnz start exited with ${code}: ${stderr.join("").slice(-2000)}`)),
+      ),
+    );
+    exited.catch(() => {});
+    await Promise.race([waitForReady(httpPort), exited]);
+    const readyAt = performance.now();
+    store = await openStore(join(directory, "data"));
+    await Promise.race([waitForChain(store, rows), exited]);
+    const captureMs = performance.now() - readyAt;
+    sampler.stop();
+    const peakBytes = sampler.peakBytes();
+
+    const latencies = await Promise.race([measureDetection(client, receiver, updates), exited]);
+
+    const baselineRowsPerSecond = rows / (baselineDecodeMs / 1000);
+    const captureRowsPerSecond = rows / (captureMs / 1000);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    return {
+      benchmark: "capture",
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      rows,
+      transactionRows: TRANSACTION_ROWS,
+      walBytes,
+      ingest: {
+        baselineDecodeMs: round(baselineDecodeMs),
+        baselineRowsPerSecond: Math.round(baselineRowsPerSecond),
+        captureMs: round(captureMs),
+        captureRowsPerSecond: Math.round(captureRowsPerSecond),
+        ratio: round(captureRowsPerSecond / baselineRowsPerSecond, 2),
+        ratioGoalMin: RATIO_GOAL_MIN,
+        nodeStartupMs: round(readyAt - spawnedAt),
+        breakdownMs: { decodeHashed: round(decodeHashedMs) },
+      },
+      detection: {
+        updates,
+        p50Ms: round(percentile(sorted, 0.5)),
+        p99Ms: round(percentile(sorted, 0.99)),
+        maxMs: round(sorted.at(-1)!),
+        meanMs: round(sorted.reduce((sum, value) => sum + value, 0) / sorted.length),
+        p99GoalMaxMs: DETECTION_P99_GOAL_MAX_MS,
+      },
+      nodeRss: {
+        sampleIntervalMs: RSS_SAMPLE_INTERVAL_MS,
+        samples: sampler.samples,
+        maxBytes: sampler.maxBytes,
+        maxAnonymousBytes: sampler.maxAnonymousBytes,
+        peakBytes,
+      },
+      setupMs: { insert: round(insertMs) },
+    };
+  } finally {
+    if (node !== undefined && node.exitCode === null && node.signalCode === null) {
+      const exit = new Promise((resolve) => node!.once("exit", resolve));
+      node.kill("SIGTERM");
+      await exit;
+    }
+    await store?.close();
+    await receiver.close();
+    await client?.end().catch(() => {});
+    await server.stop();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Reads a slot from its start, decoding every message, until the last row's commit; with `hash`,
+ * each inserted row is also encoded and chain-hashed as capture does (no Merkle tree, no store).
+ */
+async function decodeSlot(
+  server: TestPostgres,
+  slotName: string,
+  rows: number,
+  hash: boolean,
+): Promise<number> {
+  const start = performance.now();
+  const stream = await startReplicationStream({
+    connection: { connectionString: server.connectionString },
+    slotName,
+    publicationNames: ["witnz"],
+    // Acknowledging nothing: keepalive positions are not confirmed either.
+    confirmIdleWal: false,
+  });
+  try {
+    let inserts = 0;
+    let head: Uint8Array = GENESIS_CHAIN_HASH;
+    for (;;) {
+      const message = await stream.next();
+      if (message === undefined) throw new Error(`the stream of ${slotName} closed early`);
+      if (message.kind === "insert") {
+        inserts += 1;
+        if (hash) {
+          const data = dataHash(encodeRow(tupleRowImage(message.relation, message.newTuple)));
+          head = chainHash(head, inserts, data);
+        }
+      } else if (message.kind === "commit" && inserts >= rows) break;
+    }
+    return performance.now() - start;
+  } finally {
+    await stream.close();
+  }
+}
+
+/** K single-row UPDATEs, one at a time: COMMIT returned -> webhook for that key received. */
+async function measureDetection(
+  client: pg.Client,
+  receiver: WebhookReceiver,
+  updates: number,
+): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let index = 0; index < updates; index++) {
+    const id = 1 + index * 7;
+    const arrival = receiver.arrivalFor(String(id));
+    // Autocommit: the statement returns once its COMMIT has.
+    await client.query(`UPDATE public.${TABLE} SET actor = 'mallory' WHERE id = $1`, [id]);
+    const committedAt = performance.now();
+    latencies.push((await arrival) - committedAt);
+  }
+  return latencies;
+}
+
+/** The local webhook sink: resolves the arrival time of the first alert naming a primary key. */
+class WebhookReceiver {
+  readonly #server: Server;
+  readonly #waiting = new Map<string, (atMs: number) => void>();
+  readonly #arrived = new Map<string, number>();
+
+  constructor() {
+    this.#server = createServer((request, response) => {
+      // The request has arrived when its head has: that is the detection; the body says which.
+      const atMs = performance.now();
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        response.writeHead(204).end();
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { pk?: unknown };
+        const key = Array.isArray(body.pk) ? String(body.pk[0]) : "";
+        if (this.#arrived.has(key)) return;
+        this.#arrived.set(key, atMs);
+        this.#waiting.get(key)?.(atMs);
+      });
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hook`;
+  }
+
+  arrivalFor(key: string): Promise<number> {
+    const known = this.#arrived.get(key);
+    if (known !== undefined) return Promise.resolve(known);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no webhook for key ${key} within ${WEBHOOK_TIMEOUT_MS} ms`)),
+        WEBHOOK_TIMEOUT_MS,
+      );
+      this.#waiting.set(key, (atMs) => {
+        clearTimeout(timer);
+        resolve(atMs);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+}
+
+/** Samples a process's resident set from /proc; records nothing where there is no /proc. */
+class RssSampler {
+  readonly #processId: number;
+  #timer: NodeJS.Timeout | undefined;
+  maxBytes: number | null = null;
+  maxAnonymousBytes: number | null = null;
+  samples = 0;
+
+  constructor(processId: number) {
+    this.#processId = processId;
+  }
+
+  start(): void {
+    this.#sample();
+    this.#timer = setInterval(() => this.#sample(), RSS_SAMPLE_INTERVAL_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#sample();
+  }
+
+  peakBytes(): number | null {
+    return this.#field("VmHWM");
+  }
+
+  #sample(): void {
+    const bytes = this.#field("VmRSS");
+    if (bytes === null) return;
+    this.samples += 1;
+    this.maxBytes = Math.max(this.maxBytes ?? 0, bytes);
+    const anonymous = this.#field("RssAnon");
+    if (anonymous !== null) {
+      this.maxAnonymousBytes = Math.max(this.maxAnonymousBytes ?? 0, anonymous);
+    }
+  }
+
+  #field(name: string): number | null {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${this.#processId}/status`, "utf8");
+    } catch {
+      return null;
+    }
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(text);
+    return match === null ? null : Number(match[1]) * 1024;
+  }
+}
+
+async function waitForReady(httpPort: number): Promise<void> {
+  const deadline = performance.now() + NODE_READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+      await response.body?.cancel();
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (performance.now() > deadline) throw new Error("the node did not become ready");
+    await sleep(CHAIN_POLL_INTERVAL_MS);
+  }
+}
+
+async function waitForChain(store: WitnzStore, rows: number): Promise<void> {
+  const deadline = performance.now() + INGEST_TIMEOUT_MS;
+  while ((store.chainHead(TABLE_DISPLAY_NAME)?.size ?? 0) < rows) {
+    if (performance.now() > deadline) throw new Error(`capture did not reach ${rows} rows`);
+    await sleep(CHAIN_POLL_INTERVAL_MS);
+  }
+}
+
+async function writeNodeConfig(
+  directory: string,
+  server: TestPostgres,
+  httpPort: number,
+  webhookUrl: string,
+): Promise<string> {
+  const path = join(directory, "node.yaml");
+  await writeFile(
+    path,
+    [
+      "database:",
+      `  host: ${JSON.stringify(server.host)}`,
+      `  port: ${server.port}`,
+      `  database: ${JSON.stringify(server.database)}`,
+      `  user: ${JSON.stringify(server.user)}`,
+      `  password: ${JSON.stringify(server.password)}`,
+      "  sslmode: disable",
+      "node:",
+      "  id: bench",
+      "  bind_addr: 127.0.0.1:7001",
+      `  http_addr: 127.0.0.1:${httpPort}`,
+      `  data_dir: ${JSON.stringify(join(directory, "data"))}`,
+      "  log_level: warn",
+      "protected_tables:",
+      `  - name: ${TABLE}`,
+      "alerts:",
+      "  enabled: true",
+      "  webhook:",
+      `    url: ${webhookUrl}`,
+      "",
+    ].join("\n"),
+  );
+  return path;
+}
+
+async function runWitnz(args: readonly string[]): Promise<void> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const output: string[] = [];
+  child.stdout.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
+  child.stderr.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
+  const code = await new Promise((resolve) => child.once("exit", resolve));
+  if (code !== 0) throw new Error(`witnz ${args[0]} exited with ${code}: ${output.join("")}`);
+}
+
+async function currentLsn(client: pg.Client): Promise<Lsn> {
+  const result = await client.query<{ lsn: string }>(
+    "SELECT pg_catalog.pg_current_wal_lsn()::text AS lsn",
+  );
+  return parseLsn(result.rows[0]!.lsn);
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function sleep(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
+
+/** Nearest rank on an ascending list. */
+function percentile(sorted: readonly number[], fraction: number): number {
+  const rank = Math.max(1, Math.ceil(fraction * sorted.length));
+  return sorted[rank - 1]!;
+}
+
+function round(value: number, digits = 1): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+function parseArguments(argv: readonly string[]): BenchCaptureOptions {
+  let rows: number | undefined;
+  let updates: number | undefined;
+  for (const argument of argv) {
+    if (argument === "--quick") {
+      rows = ROWS_QUICK;
+      updates = UPDATES_QUICK;
+      continue;
+    }
+    const match = /^--(rows|updates)=(\d+)$/.exec(argument);
+    if (match === null) {
+      throw new Error(`unknown argument ${argument}; try --quick, --rows=N, --updates=K`);
+    }
+    if (match[1] === "rows") rows = Number(match[2]);
+    else updates = Number(match[2]);
+  }
+  return {
+    ...(rows === undefined ? {} : { rows }),
+    ...(updates === undefined ? {} : { updates }),
+  };
+}
+
+const invokedPath = process.argv[1];
+if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
+  const result = await benchCapture(parseArguments(process.argv.slice(2)));
+  console.log(JSON.stringify(result, null, 2));
+}

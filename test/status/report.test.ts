@@ -1,0 +1,138 @@
+// The pure parts of `witnz status`: table names parsed as PostgreSQL parses them, the
+// verification record, the compact table.
+import { describe, expect, test } from "vitest";
+import {
+  decodeVerification,
+  displayNameOfConfiguredTable,
+  formatStatusText,
+  type NodeStatus,
+} from "../../src/status/index.js";
+
+describe("displayNameOfConfiguredTable", () => {
+  test.each([
+    ["audit_log", "public.audit_log"],
+    ["Audit_Log", "public.audit_log"],
+    ["billing.orders", "billing.orders"],
+    [" billing . Orders ", "billing.orders"],
+    ['"Audit"."Log Entries"', '"Audit"."Log Entries"'],
+    ['"say ""hi"""', 'public."say ""hi"""'],
+    ['public."lower"', "public.lower"],
+  ])("%s -> %s", (configured, display) => {
+    expect(displayNameOfConfiguredTable(configured)).toBe(display);
+  });
+
+  test.each(['"open', "a.b.c", "", "a..b", '""'])("%j is refused", (configured) => {
+    expect(() => displayNameOfConfiguredTable(configured)).toThrow(
+      expect.objectContaining({ code: "WITNZ_STATUS_TABLE" }),
+    );
+  });
+});
+
+describe("decodeVerification", () => {
+  test("lists become counts; a time in milliseconds becomes ISO", () => {
+    const record = {
+      time: Date.UTC(2026, 0, 2, 3, 4, 5),
+      ok: true,
+      rowsChecked: 10,
+      modified: [],
+      deleted: 0,
+      phantom: [["1"], ["2"]],
+    };
+    expect(decodeVerification(Buffer.from(JSON.stringify(record)))).toEqual({
+      time: "2026-01-02T03:04:05.000Z",
+      outcome: "clean",
+      ok: true,
+      rowsChecked: 10,
+      modified: 0,
+      deleted: 0,
+      phantom: 2,
+      error: null,
+    });
+  });
+
+  test("the node's record: finishedAt, outcome, row counts, the error of a failed run", () => {
+    const record = {
+      table: "public.t",
+      trigger: "interval",
+      startedAt: "2026-01-02T03:04:00.000Z",
+      finishedAt: "2026-01-02T03:04:05.000Z",
+      durationMs: 5000,
+      outcome: "error",
+      ok: false,
+      rowsChecked: 0,
+      modifiedRows: 0,
+      deletedRows: 0,
+      phantomRows: 0,
+      schemaChanged: false,
+      violationLogSize: 0,
+      error: "database unreachable",
+    };
+    expect(decodeVerification(Buffer.from(JSON.stringify(record)))).toMatchObject({
+      time: "2026-01-02T03:04:05.000Z",
+      outcome: "error",
+      ok: false,
+      error: "database unreachable",
+    });
+  });
+
+  test("a record without ok is refused", () => {
+    expect(() =>
+      decodeVerification(Buffer.from(JSON.stringify({ time: 0, rowsChecked: 1 }))),
+    ).toThrow(/ok/);
+  });
+});
+
+describe("formatStatusText", () => {
+  test("one line per table under a header; unreachable database and errors spelled out", () => {
+    const status: NodeStatus = {
+      node: "node1",
+      takenAt: "2026-01-01T00:00:10.000Z",
+      complete: false,
+      health: {
+        url: "http://127.0.0.1:7070/readyz",
+        state: "not_ready",
+        reasons: ["replication is reconnecting"],
+      },
+      store: { directory: "data", readable: true, error: null },
+      database: {
+        address: "db:5432/app",
+        reachable: false,
+        error: "unreachable: connection refused",
+        currentLsn: null,
+        slot: { name: "witnz_node1", exists: false, active: null, confirmedFlushLsn: null },
+        lagBytes: null,
+      },
+      tables: [
+        {
+          table: "public.audit_log",
+          chainLength: 12,
+          headHash: "ab".repeat(32),
+          checkpoint: {
+            size: 12,
+            rootHash: "cd".repeat(32),
+            lsn: "0/16B3748",
+            time: "2026-01-01T00:00:00.000Z",
+          },
+          lastLsn: "0/16B3748",
+          lag: { bytes: null, secondsSinceCheckpoint: 10 },
+          violations: 2,
+          lastVerification: null,
+        },
+      ],
+      errors: ["database: unreachable: connection refused"],
+    };
+    expect(formatStatusText(status)).toBe(
+      [
+        "node node1: running, not ready: replication is reconnecting",
+        "store data: readable",
+        "database db:5432/app: unreachable: connection refused",
+        "captured up to 0/16B3748",
+        "",
+        "TABLE             CHAIN  HEAD               ROOT               SIZE  LAG      VIOLATIONS  VERIFIED",
+        "public.audit_log  12     abababababababab…  cdcdcdcdcdcdcdcd…  12    - / 10s  2           never",
+        "error: database: unreachable: connection refused",
+        "",
+      ].join("\n"),
+    );
+  });
+});
