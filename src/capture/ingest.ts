@@ -20,10 +20,17 @@ import { MerkleTree, type TreeNodeStore } from "../merkle/index.js";
 import { formatLsn, LSN_ZERO, type Lsn, toLsn } from "../postgres/index.js";
 import type { StoreBatch, WitnzStore } from "../store/index.js";
 import type { AssemblerEvent, Change } from "./changes.js";
+import { type Gap, signGapNote } from "./gap.js";
 
 /** Meta names owned by capture. */
 export const CAPTURE_LSN_META = "capture-end-lsn";
 export const CAPTURE_PROGRESS_META = "capture-progress";
+/**
+ * The highest position this node confirmed to PostgreSQL (an acknowledged commit, or idle WAL
+ * the stream confirmed after it), or the slot's position when the node first started. A slot
+ * beyond both this and the recorded end LSN is a gap.
+ */
+export const CAPTURE_CONFIRMED_LSN_META = "capture-confirmed-lsn";
 
 /** Changes staged before a batch is committed even inside one transaction (bounds memory). */
 export const BATCH_CHANGES_MAX = 1000;
@@ -37,6 +44,15 @@ export interface ViolationToRecord {
   readonly newDataHash?: Uint8Array;
 }
 
+/** One table's share of a gap, with its signed gap note, for the violation log and an alert. */
+export interface GapToRecord {
+  readonly table: string;
+  readonly gap: Gap;
+  readonly detectedAtUnixMicroseconds: bigint;
+  /** Signed-note text over the gap and the table's chain and violation heads before it. */
+  readonly signedNote: string;
+}
+
 export interface IngestOptions {
   readonly store: WitnzStore;
   readonly signer: NoteSigner;
@@ -46,6 +62,8 @@ export interface IngestOptions {
   readonly nowUnixMicroseconds: () => bigint;
   /** Stages a violation (and its alert) into the batch; called in change order. */
   readonly stageViolation: (batch: StoreBatch, violation: ViolationToRecord) => void;
+  /** Stages a gap entry (and its alert) for one table; called once per protected table. */
+  readonly stageGap?: (batch: StoreBatch, gap: GapToRecord) => void;
   readonly batchChangesMax?: number;
 }
 
@@ -94,12 +112,18 @@ function encodeLsn(lsn: Lsn): Uint8Array {
   return bytes;
 }
 
+function decodeLsn(bytes: Uint8Array | undefined): Lsn | undefined {
+  return bytes === undefined ? undefined : toLsn(Buffer.from(bytes).readBigUInt64BE(0));
+}
+
 export class Ingester {
   readonly #options: IngestOptions;
   readonly #store: WitnzStore;
   readonly #tables = new Map<string, TableState>();
   readonly #batchChangesMax: number;
   #recordedEndLsn: Lsn;
+  #confirmedLsn: Lsn | undefined;
+  #hasRecordedEnd: boolean;
   #progress: Progress | undefined;
   #batch: StoreBatch | undefined;
   #stagedChanges = 0;
@@ -113,15 +137,28 @@ export class Ingester {
     this.#options = options;
     this.#store = options.store;
     this.#batchChangesMax = options.batchChangesMax ?? BATCH_CHANGES_MAX;
-    const recorded = this.#store.meta(CAPTURE_LSN_META);
-    this.#recordedEndLsn =
-      recorded === undefined ? LSN_ZERO : toLsn(Buffer.from(recorded).readBigUInt64BE(0));
+    const recorded = decodeLsn(this.#store.meta(CAPTURE_LSN_META));
+    this.#hasRecordedEnd = recorded !== undefined;
+    this.#recordedEndLsn = recorded ?? LSN_ZERO;
+    this.#confirmedLsn = decodeLsn(this.#store.meta(CAPTURE_CONFIRMED_LSN_META));
     this.#progress = decodeProgress(this.#store.meta(CAPTURE_PROGRESS_META));
   }
 
   /** End LSN of the last transaction durably recorded: where the stream resumes. */
   get recordedEndLsn(): Lsn {
     return this.#recordedEndLsn;
+  }
+
+  /**
+   * The highest position the store holds as recorded or confirmed to PostgreSQL; undefined when
+   * this node never stored one (its first start).
+   */
+  get knownLsn(): Lsn | undefined {
+    const confirmed = this.#confirmedLsn;
+    if (!this.#hasRecordedEnd) return confirmed;
+    return confirmed === undefined || confirmed < this.#recordedEndLsn
+      ? this.#recordedEndLsn
+      : confirmed;
   }
 
   /** The layout recorded for a table, if any. */
@@ -195,6 +232,7 @@ export class Ingester {
       }
       const batch = this.#currentBatch();
       batch.setMeta(CAPTURE_LSN_META, encodeLsn(event.endLsn));
+      this.#hasRecordedEnd = true;
       batch.setMeta(CAPTURE_PROGRESS_META, new Uint8Array());
       this.#pendingAcknowledge = event.endLsn;
       this.#progress = undefined;
@@ -298,9 +336,14 @@ export class Ingester {
    * Commits what is staged, durably. On failure the in-memory state no longer matches the store:
    * the caller must drop this ingester and open a new one (which reloads from the store).
    */
-  async commit(): Promise<CommittedBatch> {
+  async commit(confirmedLsn?: Lsn): Promise<CommittedBatch> {
     const acknowledgeLsn = this.#pendingAcknowledge;
     const batch = this.#batch;
+    const persistConfirmed =
+      batch !== undefined &&
+      confirmedLsn !== undefined &&
+      (this.#confirmedLsn === undefined || confirmedLsn > this.#confirmedLsn);
+    if (persistConfirmed) batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(confirmedLsn));
     const rowsByTable = this.#stagedRows;
     const violations = this.#stagedViolations;
     let rowsAppended = 0;
@@ -321,6 +364,73 @@ export class Ingester {
       if (acknowledgeLsn > this.#recordedEndLsn) this.#recordedEndLsn = acknowledgeLsn;
     }
     this.#pendingAcknowledge = undefined;
+    if (persistConfirmed) this.#confirmedLsn = confirmedLsn;
     return { acknowledgeLsn, rowsAppended, rowsByTable, violations, tablesCheckpointed };
+  }
+
+  /** True when nothing is staged: a batch of its own may be committed now. */
+  get idle(): boolean {
+    return this.#batch === undefined && this.#pendingAcknowledge === undefined;
+  }
+
+  /**
+   * Stores `lsn` as confirmed to PostgreSQL when it is beyond what is stored (idle WAL the
+   * stream confirmed). Only while idle, so it never shares a batch with half a transaction.
+   */
+  async persistConfirmed(lsn: Lsn): Promise<boolean> {
+    if (!this.idle) return false;
+    if (this.#confirmedLsn !== undefined && lsn <= this.#confirmedLsn) return false;
+    const batch = this.#store.batch();
+    batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(lsn));
+    await this.#store.commit(batch);
+    if (this.#confirmedLsn === undefined || lsn > this.#confirmedLsn) this.#confirmedLsn = lsn;
+    return true;
+  }
+
+  /**
+   * Records a gap durably, before anything after it is streamed: one signed entry per table in
+   * its violation log (with its alert), and `gap.toLsn` as the confirmed position so the same gap
+   * is never recorded twice. A half-recorded transaction before the gap can no longer complete.
+   */
+  async recordGap(gap: Gap, tables: readonly string[]): Promise<GapToRecord[]> {
+    if (!this.idle) throw new Error("a gap is recorded only between transactions");
+    const batch = this.#store.batch();
+    const detectedAtUnixMicroseconds = this.#options.nowUnixMicroseconds();
+    const recorded: GapToRecord[] = [];
+    for (const table of tables) {
+      const chain = this.#store.chainHead(table);
+      const violations = batch.violationHead(table);
+      const signedNote = signGapNote(
+        {
+          clusterOrigin: this.#options.clusterOrigin,
+          table,
+          gap,
+          detectedAtUnixMicroseconds,
+          chainSize: chain?.size ?? 0,
+          chainHash: chain?.chainHash ?? GENESIS_CHAIN_HASH,
+          violationLogSize: violations?.size ?? 0,
+          violationLogHash: violations?.chainHash ?? GENESIS_CHAIN_HASH,
+        },
+        this.#options.signer,
+      );
+      const entry = { table, gap, detectedAtUnixMicroseconds, signedNote };
+      this.#options.stageGap?.(batch, entry);
+      recorded.push(entry);
+    }
+    batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(gap.toLsn));
+    batch.setMeta(CAPTURE_PROGRESS_META, new Uint8Array());
+    await this.#store.commit(batch);
+    this.#confirmedLsn = gap.toLsn;
+    this.#progress = undefined;
+    return recorded;
+  }
+
+  /** Stores the slot's position as the baseline on a node's first start. */
+  async recordBaseline(lsn: Lsn): Promise<void> {
+    if (this.knownLsn !== undefined) return;
+    const batch = this.#store.batch();
+    batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(lsn));
+    await this.#store.commit(batch);
+    this.#confirmedLsn = lsn;
   }
 }

@@ -1,20 +1,43 @@
-// The capture loop of one node: stream its own slot, stage changes, commit durably, then
-// acknowledge. Reconnects with exponential backoff when PostgreSQL goes away; every restart of
-// the loop reloads its state from the store, so a failed commit never leaves memory and disk apart.
+// The capture loop of one node: check its slot for gaps, stream it, stage changes, commit
+// durably, then acknowledge. Reconnects with exponential backoff when PostgreSQL goes away; every
+// restart of the loop reloads its state from the store, so a failed commit never leaves memory
+// and disk apart.
 import { tableDisplayName } from "../catalog/index.js";
 import type { NoteSigner } from "../checkpoint/index.js";
 import {
+  connectSession,
+  ensureReplicationSlot,
+  LSN_ZERO,
   type Lsn,
+  maxLsn,
+  type PgoutputMessage,
   type PostgresConnectionOptions,
   type ReplicationStream,
+  readReplicationSlot,
   startReplicationStream,
 } from "../postgres/index.js";
 import type { StoreBatch, WitnzStore } from "../store/index.js";
 import { TransactionAssembler } from "./changes.js";
-import { type CommittedBatch, Ingester, type ViolationToRecord } from "./ingest.js";
+import { displayTableNames, type Gap, judgeSlot } from "./gap.js";
+import {
+  type CommittedBatch,
+  type GapToRecord,
+  Ingester,
+  type ViolationToRecord,
+} from "./ingest.js";
 
 export const RECONNECT_DELAY_MS_MIN = 100;
 export const RECONNECT_DELAY_MS_MAX = 10_000;
+/**
+ * Wire bytes of decoded messages the stream may hold ahead of ingest. Each queued message costs
+ * several times its wire size once decoded, and ingest, not the network, sets the pace; a few
+ * MiB keep ingest busy (the stream's own default is for consumers faster than ours).
+ */
+export const STREAM_QUEUE_BYTES_MAX = 4 * 1024 * 1024;
+/** While idle, the position the stream confirmed is stored at least this often. */
+export const CONFIRMED_PERSIST_INTERVAL_MS = 1_000;
+
+const TIMED_OUT = Symbol("timed out");
 
 export type CaptureState = "starting" | "streaming" | "reconnecting" | "stopped";
 
@@ -27,11 +50,22 @@ export interface CaptureRunnerOptions {
   readonly clusterOrigin: string;
   readonly nowUnixMicroseconds: () => bigint;
   readonly stageViolation: (batch: StoreBatch, violation: ViolationToRecord) => void;
+  /** Stages one table's gap entry and alert (see ingest.ts). */
+  readonly stageGap?: (batch: StoreBatch, gap: GapToRecord) => void;
+  /**
+   * The protected tables as configured (`audit_log`, `"Billing"."Lines"`): a gap is recorded for
+   * each. Default: the tables that have a chain in the store.
+   */
+  readonly protectedTables?: readonly string[];
   /** Called after each durable commit (metrics, waking the alert dispatcher). */
   readonly onCommitted?: (batch: CommittedBatch) => void;
+  /** Called once a gap is durably recorded, before anything after it is streamed. */
+  readonly onGap?: (gap: Gap, recorded: readonly GapToRecord[]) => void;
   readonly onError?: (error: unknown, retryInMs: number) => void;
   readonly batchChangesMax?: number;
   readonly reconnectDelayMsMax?: number;
+  readonly confirmedPersistIntervalMs?: number;
+  readonly streamQueueBytesMax?: number;
 }
 
 export class CaptureRunner {
@@ -116,10 +150,13 @@ export class CaptureRunner {
       clusterOrigin: options.clusterOrigin,
       nowUnixMicroseconds: options.nowUnixMicroseconds,
       stageViolation: options.stageViolation,
+      ...(options.stageGap === undefined ? {} : { stageGap: options.stageGap }),
       ...(options.batchChangesMax === undefined
         ? {}
         : { batchChangesMax: options.batchChangesMax }),
     });
+    await this.#checkSlot(ingester);
+    if (this.#stopping) return;
     const assembler = new TransactionAssembler({
       tableName: (relation) => tableDisplayName(relation.schema, relation.table),
       knownLayout: (table) => ingester.layout(table),
@@ -129,12 +166,94 @@ export class CaptureRunner {
       slotName: options.slotName,
       publicationNames: [options.publicationName],
       startLsn: ingester.recordedEndLsn,
+      queueBytesMax: options.streamQueueBytesMax ?? STREAM_QUEUE_BYTES_MAX,
     });
     this.#stream = stream;
     this.#state = "streaming";
     onStreaming();
+    try {
+      await this.#consume(stream, assembler, ingester);
+    } finally {
+      // What the stream confirmed last, idle WAL included, is stored before anyone judges the
+      // slot again; a half-staged batch is abandoned (it is replayed), so only when idle.
+      if (ingester.idle) await ingester.persistConfirmed(stream.confirmedLsn);
+    }
+  }
+
+  /**
+   * Before each stream: compares the slot with what the store knows. A missing slot is
+   * recreated; a missing or advanced slot is a gap, recorded durably (signed, per table) before
+   * anything after it is streamed. docs/design/capture.md.
+   */
+  async #checkSlot(ingester: Ingester): Promise<void> {
+    const options = this.#options;
+    const client = await connectSession(options.connection);
+    try {
+      const slot = await readReplicationSlot(client, options.slotName);
+      const judgement = judgeSlot(ingester.knownLsn, slot);
+      let gap: Gap;
+      switch (judgement.action) {
+        case "stream":
+          return;
+        case "baseline": {
+          const state = judgement.createSlot
+            ? (await ensureReplicationSlot(client, options.slotName)).slot
+            : slot;
+          await ingester.recordBaseline(state?.confirmedFlushLsn ?? LSN_ZERO);
+          return;
+        }
+        case "recreate": {
+          const created = (await ensureReplicationSlot(client, options.slotName)).slot;
+          const toLsn = created.confirmedFlushLsn ?? judgement.fromLsn;
+          gap = {
+            reason: "slot_missing",
+            fromLsn: judgement.fromLsn,
+            toLsn: maxLsn(toLsn, judgement.fromLsn),
+          };
+          break;
+        }
+        case "gap":
+          gap = judgement.gap;
+          break;
+      }
+      const tables =
+        options.protectedTables === undefined
+          ? options.store.tables()
+          : await displayTableNames(client, options.protectedTables);
+      const recorded = await ingester.recordGap(gap, tables);
+      options.onGap?.(gap, recorded);
+    } finally {
+      await client.end();
+    }
+  }
+
+  async #consume(
+    stream: ReplicationStream,
+    assembler: TransactionAssembler,
+    ingester: Ingester,
+  ): Promise<void> {
+    const options = this.#options;
+    const persistIntervalMs = options.confirmedPersistIntervalMs ?? CONFIRMED_PERSIST_INTERVAL_MS;
+    let pending: Promise<PgoutputMessage | undefined> | undefined;
     for (;;) {
-      const message = await stream.next();
+      if (pending === undefined) {
+        pending = stream.next();
+        // Awaited below; this only keeps a failure while the loop is elsewhere from going unseen.
+        pending.catch(() => undefined);
+      }
+      let message: PgoutputMessage | undefined;
+      if (ingester.idle && stream.queuedMessages === 0) {
+        // Nothing in hand: wait for the next message, storing idle confirmations meanwhile.
+        const raced = await withTimeout(pending, persistIntervalMs);
+        if (raced === TIMED_OUT) {
+          await ingester.persistConfirmed(stream.confirmedLsn);
+          continue;
+        }
+        message = raced;
+      } else {
+        message = await pending;
+      }
+      pending = undefined;
       if (message === undefined) {
         if (this.#stopping) return;
         throw new Error("the replication stream closed");
@@ -146,7 +265,7 @@ export class CaptureRunner {
       // so a burst of small transactions shares one flush.
       const drained = stream.queuedMessages === 0;
       if (full || (ingester.hasPendingAcknowledge && drained)) {
-        const committed = await ingester.commit();
+        const committed = await ingester.commit(stream.confirmedLsn);
         if (committed.acknowledgeLsn !== undefined) {
           stream.acknowledge(committed.acknowledgeLsn);
           this.#acknowledgedLsn = committed.acknowledgeLsn;
@@ -154,5 +273,20 @@ export class CaptureRunner {
         options.onCommitted?.(committed);
       }
     }
+  }
+}
+
+async function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs, TIMED_OUT);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

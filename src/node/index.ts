@@ -6,4 +6,16 @@ export {
   type RunningNode,
   startNode,
 } from "./node.js";
-export { stageViolation } from "./violations.js";
+export {
+  ALERT_KEYS_SHOWN_MAX,
+  lastVerification,
+  VERIFICATION_RETRY_DELAY_MS_MAX,
+  type VerificationOutcome,
+  VerificationScheduler,
+  type VerificationSchedulerOptions,
+  type VerificationStatus,
+  type VerificationTrigger,
+  verificationIncidentId,
+  verificationMetaName,
+} from "./verification.js";
+export { stageGap, stageViolation } from "./violations.js";

@@ -1,8 +1,14 @@
-// A raft-role node's runtime on one machine: store, signing key, capture of its own slot. The
-// order of shutdown is the reverse of start, and the store closes last so nothing is cut short.
+// A raft-role node's runtime on one machine: store, signing key, capture of its own slot,
+// periodic verification. The order of shutdown is the reverse of start, and the store closes last
+// so nothing is cut short.
 import { join } from "node:path";
 import { AlertDispatcher, createAlertSinks } from "../alerts/index.js";
-import { CaptureRunner, type CommittedBatch } from "../capture/index.js";
+import {
+  CaptureRunner,
+  type CommittedBatch,
+  type Gap,
+  type GapToRecord,
+} from "../capture/index.js";
 import type { WitnzConfig } from "../config/index.js";
 import {
   createNodeMetrics,
@@ -11,10 +17,11 @@ import {
   startHttpServer,
 } from "../http/index.js";
 import { loadOrCreateNodeKey } from "../keys/index.js";
-import { DEFAULT_PUBLICATION_NAME, slotNameForNode } from "../postgres/index.js";
-import { sessionOptions } from "../setup/index.js";
+import { DEFAULT_PUBLICATION_NAME, formatLsn, slotNameForNode } from "../postgres/index.js";
+import { openDatabaseSession, sessionOptions } from "../setup/index.js";
 import { openStore, type WitnzStore } from "../store/index.js";
-import { stageViolation } from "./violations.js";
+import { VerificationScheduler, type VerificationStatus } from "./verification.js";
+import { stageGap, stageViolation } from "./violations.js";
 
 export interface NodeLogger {
   info(fields: object, message: string): void;
@@ -25,6 +32,7 @@ export interface NodeLogger {
 export interface RunningNode {
   readonly store: WitnzStore;
   readonly capture: CaptureRunner;
+  readonly verification: VerificationScheduler;
   readonly metrics: NodeMetrics;
   /** Where /healthz, /readyz and /metrics are served. */
   readonly httpUrl: string;
@@ -36,6 +44,8 @@ export interface RunningNode {
 export interface NodeHooks {
   readonly logger: NodeLogger;
   readonly onCommitted?: (batch: CommittedBatch) => void;
+  readonly onGap?: (gap: Gap, recorded: readonly GapToRecord[]) => void;
+  readonly onVerified?: (status: VerificationStatus) => void;
 }
 
 /** Wall-clock microseconds made monotonic per node: max(now, last + 1µs). */
@@ -74,6 +84,16 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
       hooks.logger.error({ err: errorText(error) }, "alert delivery pass failed; retrying"),
   });
   const clock = monotonicMicroseconds();
+  const verification = new VerificationScheduler({
+    store,
+    nodeId,
+    tables: config.protectedTables,
+    openSession: () => openDatabaseSession(database),
+    metrics,
+    logger: hooks.logger,
+    onAlert: () => dispatcher.wake(),
+    ...(hooks.onVerified === undefined ? {} : { onVerified: hooks.onVerified }),
+  });
   const capture = new CaptureRunner({
     connection: sessionOptions(database),
     slotName: slotNameForNode(nodeId),
@@ -83,6 +103,21 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     clusterOrigin: clusterOrigin(config),
     nowUnixMicroseconds: clock,
     stageViolation: stageViolation(nodeId, () => new Date()),
+    stageGap: stageGap(nodeId),
+    protectedTables: config.protectedTables.map((table) => table.name),
+    onGap: (gap, recorded) => {
+      for (const entry of recorded) {
+        metrics.violations.inc({ table: entry.table, kind: "gap" });
+        metrics.alertsEnqueued.inc({ kind: "replication_gap" });
+      }
+      hooks.logger.error(
+        { reason: gap.reason, fromLsn: formatLsn(gap.fromLsn), toLsn: formatLsn(gap.toLsn) },
+        "replication gap recorded; verifying every protected table",
+      );
+      dispatcher.wake();
+      verification.requestAll("gap");
+      hooks.onGap?.(gap, recorded);
+    },
     onCommitted: (batch) => {
       for (const [table, rows] of batch.rowsByTable) metrics.rowsCaptured.inc({ table }, rows);
       for (const violation of batch.violations) {
@@ -112,14 +147,17 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   }
   dispatcher.start();
   capture.start();
+  verification.start();
   hooks.logger.info({ http: http.url, slot: slotNameForNode(nodeId) }, "node started");
   return {
     store,
     capture,
+    verification,
     metrics,
     httpUrl: http.url,
     readiness,
     stop: async () => {
+      await verification.stop();
       await capture.stop();
       await dispatcher.stop();
       await http.close();

@@ -1,0 +1,210 @@
+// Gaps on a real PostgreSQL: the node's slot dropped, or advanced by someone else, while the node
+// was down. On restart the node records a signed gap entry per protected table, alerts
+// `replication_gap`, verifies every table and pinpoints the rows tampered with during the gap.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { CAPTURE_CONFIRMED_LSN_META, CAPTURE_LSN_META } from "../../src/capture/index.js";
+import {
+  noteVerifier,
+  parseNote,
+  SIGNATURE_TYPE_ED25519,
+  verifyNote,
+} from "../../src/checkpoint/index.js";
+import type { WitnzConfig } from "../../src/config/index.js";
+import { loadOrCreateNodeKey } from "../../src/keys/index.js";
+import {
+  clusterOrigin,
+  lastVerification,
+  type RunningNode,
+  startNode,
+  type VerificationStatus,
+} from "../../src/node/index.js";
+import {
+  connectSession,
+  formatLsn,
+  maxLsn,
+  parseLsn,
+  readReplicationSlot,
+  startTestPostgres,
+  type TestPostgres,
+  toLsn,
+} from "../../src/postgres/index.js";
+import { initNode } from "../../src/setup/index.js";
+import { openStore, type WitnzStore } from "../../src/store/index.js";
+import { dropSlotWhenFree, freePort, nodeConfig, recordingLogger, until } from "./helpers.js";
+
+const TABLE = "public.audit_log";
+const SLOT = "witnz_gapnode";
+let server: TestPostgres;
+let client: pg.Client;
+let directory: string;
+let config: WitnzConfig;
+
+beforeAll(async () => {
+  server = await startTestPostgres();
+  client = await connectSession({ connectionString: server.connectionString });
+  await client.query(
+    "CREATE TABLE public.audit_log (id bigint PRIMARY KEY, actor text NOT NULL, at timestamptz DEFAULT now())",
+  );
+  await client.query("CREATE TABLE public.empty_log (id bigint PRIMARY KEY)");
+  directory = await mkdtemp(join(tmpdir(), "witnz-gap-"));
+  config = nodeConfig({
+    server,
+    nodeId: "gapnode",
+    dataDir: join(directory, "data"),
+    httpPort: await freePort(),
+    tables: [{ name: "audit_log" }, { name: "empty_log" }],
+  });
+  const init = await initNode(config);
+  expect(init.checks.filter((check) => check.status === "fail")).toEqual([]);
+});
+
+afterAll(async () => {
+  await client?.end();
+  await server?.stop();
+  if (directory) await rm(directory, { recursive: true, force: true });
+});
+
+interface Started {
+  readonly node: RunningNode;
+  readonly verified: VerificationStatus[];
+}
+
+async function start(): Promise<Started> {
+  const verified: VerificationStatus[] = [];
+  const node = await startNode(config, {
+    logger: recordingLogger(),
+    onVerified: (status) => verified.push(status),
+  });
+  return { node, verified };
+}
+
+/** What the stopped node stored as recorded or confirmed: where a gap starts. */
+async function knownLsn(): Promise<bigint> {
+  const store = await openStore(config.node.dataDir);
+  try {
+    const read = (name: string) => toLsn(Buffer.from(store.meta(name)!).readBigUInt64BE(0));
+    return maxLsn(read(CAPTURE_LSN_META), read(CAPTURE_CONFIRMED_LSN_META));
+  } finally {
+    await store.close();
+  }
+}
+
+function gapEntries(store: WitnzStore, table: string) {
+  const size = store.violationHead(table)?.size ?? 0;
+  return [...store.violations(table, 1, size)].filter((entry) => entry.record.kind === "gap");
+}
+
+async function verifier() {
+  const keyName = `${clusterOrigin(config)}/node/gapnode`;
+  const { privateKey } = await loadOrCreateNodeKey(config.node.keyFile!, keyName);
+  return noteVerifier(keyName, SIGNATURE_TYPE_ED25519, privateKey);
+}
+
+describe("replication gaps", () => {
+  test("slot dropped while the node is down: signed gap per table, replication_gap alert, verification pinpoints the tampering", async () => {
+    let { node } = await start();
+    await client.query(
+      "INSERT INTO public.audit_log (id, actor) SELECT g, 'user-' || g FROM generate_series(1, 20) g",
+    );
+    await until(() => node.store.chainHead(TABLE)?.size === 20, "capture of 20 rows");
+    await node.stop();
+
+    const stored = await knownLsn();
+    await dropSlotWhenFree(client, SLOT);
+    // Tampering the node cannot stream: the slot that would have carried it is gone.
+    await client.query("UPDATE public.audit_log SET actor = 'mallory' WHERE id = 7");
+    await client.query("DELETE FROM public.audit_log WHERE id = 3");
+    await client.query("INSERT INTO public.audit_log (id, actor) VALUES (999, 'ghost')");
+
+    const restarted = await start();
+    node = restarted.node;
+    const status = await until(
+      () => restarted.verified.find((entry) => entry.table === TABLE),
+      "the verification after the gap",
+    );
+    expect(status).toMatchObject({
+      table: TABLE,
+      trigger: "gap",
+      outcome: "tampered",
+      ok: false,
+      rowsChecked: 20,
+      modifiedRows: 1,
+      deletedRows: 1,
+      phantomRows: 1,
+    });
+    expect(lastVerification(node.store, TABLE)).toEqual(status);
+
+    const slot = await readReplicationSlot(client, SLOT);
+    expect(slot).toBeDefined();
+    const key = await verifier();
+    for (const table of [TABLE, "public.empty_log"]) {
+      const [gap, ...more] = gapEntries(node.store, table);
+      expect(more).toEqual([]);
+      const detail = JSON.parse(gap!.record.detail) as Record<string, string>;
+      expect(detail.reason).toBe("slot_missing");
+      expect(parseLsn(detail.fromLsn!)).toBe(toLsn(stored));
+      const toLsnValue = parseLsn(detail.toLsn!);
+      expect(toLsnValue).toBeGreaterThan(stored);
+      expect(toLsnValue).toBeLessThanOrEqual(slot!.confirmedFlushLsn!);
+      expect(gap!.record.lsn).toBe(toLsnValue);
+      // The gap note is signed by the node's key and names the gap and the heads before it.
+      const note = parseNote(detail.note!);
+      expect(verifyNote(note, [key])).toHaveLength(1);
+      expect(note.text).toContain(`witnz-gap slot_missing\nwitnz-gap-from ${detail.fromLsn}\n`);
+      expect(note.text).toContain(`witnz-table ${JSON.stringify(table)}\n`);
+      expect(note.text).toContain(`witnz-chain ${table === TABLE ? 20 : 0} `);
+      const alert = node.store.alert(`gapnode/${table}/gap/${detail.fromLsn}/${detail.toLsn}`);
+      expect(alert?.alert).toMatchObject({ kind: "replication_gap", severity: "critical", table });
+    }
+    const failed = node.store.alert(status.incidentId!);
+    expect(failed?.alert.kind).toBe("verification_failed");
+    expect(failed?.alert.message).toContain('1 modified (["7"])');
+    expect(failed?.alert.message).toContain('1 deleted (["3"])');
+    expect(failed?.alert.message).toContain('1 phantom (["999"])');
+    const runs = await node.metrics.verificationRuns.get();
+    expect(runs.values).toContainEqual(
+      expect.objectContaining({ labels: { table: TABLE, outcome: "tampered" }, value: 1 }),
+    );
+
+    // Streaming resumed from the new slot, and a second restart records no second gap.
+    await client.query("INSERT INTO public.audit_log (id, actor) VALUES (21, 'after')");
+    await until(() => node.store.chainHead(TABLE)?.size === 21, "capture after the gap");
+    await node.stop();
+    node = (await start()).node;
+    await until(() => node.readiness().ready, "readiness after a clean restart");
+    expect(gapEntries(node.store, TABLE)).toHaveLength(1);
+    await node.stop();
+  });
+
+  test("slot advanced past what the node stored: a slot_advanced gap, and the skipped row is found", async () => {
+    await client.query("INSERT INTO public.audit_log (id, actor) VALUES (1000, 'skipped')");
+    // Someone consumes the node's slot while it is down.
+    await until(async () => {
+      try {
+        await client.query("SELECT pg_replication_slot_advance($1, pg_current_wal_lsn())", [SLOT]);
+        return true;
+      } catch {
+        return undefined;
+      }
+    }, "the slot to be advanced");
+    const advancedTo = (await readReplicationSlot(client, SLOT))!.confirmedFlushLsn!;
+    const { node, verified } = await start();
+    const status = await until(
+      () => verified.find((entry) => entry.table === TABLE),
+      "the verification after the gap",
+    );
+    const gaps = gapEntries(node.store, TABLE);
+    expect(gaps).toHaveLength(2);
+    const detail = JSON.parse(gaps[1]!.record.detail) as Record<string, string>;
+    expect(detail.reason).toBe("slot_advanced");
+    expect(detail.toLsn).toBe(formatLsn(advancedTo));
+    expect(status.trigger).toBe("gap");
+    expect(status.phantomRows).toBe(2);
+    expect(node.store.alert(status.incidentId!)?.alert.message).toContain('["1000"]');
+    await node.stop();
+  });
+});

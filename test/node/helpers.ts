@@ -1,0 +1,97 @@
+// Shared by the node tests: a configuration for a real test server, polling, a quiet logger.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type pg from "pg";
+import { parseConfig, type WitnzConfig } from "../../src/config/index.js";
+import type { NodeLogger } from "../../src/node/index.js";
+import { dropReplicationSlot, type TestPostgres } from "../../src/postgres/index.js";
+
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+export async function until<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface NodeConfigOptions {
+  readonly server: TestPostgres;
+  readonly nodeId: string;
+  readonly dataDir: string;
+  readonly httpPort: number;
+  readonly tables: readonly { readonly name: string; readonly verifyInterval?: string }[];
+}
+
+export function nodeConfigYaml(options: NodeConfigOptions): string {
+  const { server } = options;
+  return [
+    "database:",
+    `  host: ${JSON.stringify(server.host)}`,
+    `  port: ${server.port}`,
+    `  database: ${JSON.stringify(server.database)}`,
+    `  user: ${JSON.stringify(server.user)}`,
+    `  password: ${JSON.stringify(server.password)}`,
+    "  sslmode: disable",
+    "node:",
+    `  id: ${options.nodeId}`,
+    "  bind_addr: 127.0.0.1:7001",
+    `  http_addr: 127.0.0.1:${options.httpPort}`,
+    `  data_dir: ${JSON.stringify(options.dataDir)}`,
+    "  log_level: warn",
+    "protected_tables:",
+    ...options.tables.flatMap((table) => [
+      `  - name: ${JSON.stringify(table.name)}`,
+      ...(table.verifyInterval === undefined
+        ? []
+        : [`    verify_interval: ${table.verifyInterval}`]),
+    ]),
+    "",
+  ].join("\n");
+}
+
+export function nodeConfig(options: NodeConfigOptions): WitnzConfig {
+  return parseConfig(nodeConfigYaml(options)).config;
+}
+
+/** Log lines kept in memory, by level, for assertions. */
+export interface RecordingLogger extends NodeLogger {
+  readonly lines: { level: string; fields: object; message: string }[];
+}
+
+export function recordingLogger(): RecordingLogger {
+  const lines: { level: string; fields: object; message: string }[] = [];
+  const record = (level: string) => (fields: object, message: string) => {
+    lines.push({ level, fields, message });
+  };
+  return { lines, info: record("info"), warn: record("warn"), error: record("error") };
+}
+
+/** Drops a slot, waiting for its WAL sender to let go of it after the node stopped. */
+export async function dropSlotWhenFree(client: pg.Client, slotName: string): Promise<void> {
+  await until(async () => {
+    try {
+      return await dropReplicationSlot(client, slotName);
+    } catch {
+      return undefined;
+    }
+  }, `slot ${slotName} to be dropped`);
+}
+
+export async function currentWalLsn(client: pg.Client): Promise<string> {
+  const result = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+  return result.rows[0]!.lsn;
+}
