@@ -240,20 +240,23 @@ export class Ingester {
       return this.#stagedChanges >= this.#batchChangesMax || this.#stagedViolations.length > 0;
     }
     let commitNow = false;
+    let last: Change | undefined;
     for (const change of event.changes) {
       if (this.#alreadyRecorded(change)) continue;
       this.#stageChange(change);
       this.#stagedChanges += 1;
-      const batch = this.#currentBatch();
+      last = change;
+      if (change.kind === "violation") commitNow = true;
+    }
+    if (last !== undefined) {
       // Inside a transaction, record how far it got so a crash resumes exactly here.
-      batch.setMeta(
+      this.#currentBatch().setMeta(
         CAPTURE_PROGRESS_META,
         encodeProgress({
-          commitLsn: change.position.commitLsn,
-          changesDone: change.position.index + 1,
+          commitLsn: last.position.commitLsn,
+          changesDone: last.position.index + 1,
         }),
       );
-      if (change.kind === "violation") commitNow = true;
     }
     return commitNow || this.#stagedChanges >= this.#batchChangesMax;
   }
