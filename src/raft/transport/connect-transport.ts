@@ -119,6 +119,7 @@ export class ConnectRaftTransport implements RaftTransport {
       session.on("close", () => this.sessions.delete(session));
     });
     server.on("tlsClientError", (error) => this.note(`TLS handshake refused: ${error.message}`));
+    server.on("sessionError", (error) => this.note(`session failed: ${error.message}`));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.options.listenPort, this.options.listenHost, () => {
@@ -180,8 +181,12 @@ export class ConnectRaftTransport implements RaftTransport {
     }
     await Promise.all([...this.peers.values()].map((link) => link.draining));
     // Not GOAWAY with NO_ERROR: the client session manager of the current ConnectRPC release
-    // can raise that as an uncaught exception in the peer (connect-es issue 1768).
-    for (const session of this.sessions) session.destroy(undefined, http2.constants.NGHTTP2_CANCEL);
+    // can raise that as an uncaught exception in the peer (connect-es issue 1768). An error is
+    // needed for the code to be used: `destroy(undefined, code)` defaults the error to NO_ERROR
+    // and sends that. The error reaches the server's "sessionError" event, not an exception.
+    for (const session of this.sessions) {
+      session.destroy(new Error("the transport closed"), http2.constants.NGHTTP2_CANCEL);
+    }
     const server = this.server;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
