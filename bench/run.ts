@@ -3,6 +3,7 @@
 import { benchCapture } from "./capture.js";
 import { benchHash } from "./hash.js";
 import { benchMerkle } from "./merkle.js";
+import { benchRaft } from "./raft.js";
 import { benchStore } from "./store.js";
 import { benchVerify } from "./verify.js";
 
@@ -14,9 +15,10 @@ const store = await benchStore({ durationMs: quick ? 1000 : 3000 });
 // Each starts its own PostgreSQL; the full sizes are the 1M-row runs of the acceptance criteria.
 const capture = await benchCapture(quick ? { rows: 100_000, updates: 50 } : {});
 const verify = await benchVerify(quick ? { rows: 100_000, runs: 1 } : {});
+const raft = await benchRaft(quick ? { unbatchedEntries: 200, batchedEntries: 2000 } : {});
 console.log(
   JSON.stringify(
-    { startedAt, quick, node: process.version, hash, merkle, store, capture, verify },
+    { startedAt, quick, node: process.version, hash, merkle, store, capture, verify, raft },
     (_key, value) => (typeof value === "bigint" ? value.toString() : value),
     2,
   ),
