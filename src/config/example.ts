@@ -25,6 +25,9 @@ node:
     node2: node2:7000
     node3: node3:7000
   # key_file: /var/lib/witnz/node.key   (default: <data_dir>/node.key)
+  # tls_ca_file: /etc/witnz/ca.crt      mutual TLS between raft nodes (witnz certs makes
+  # tls_cert_file: /etc/witnz/node1.crt  development ones): the CA, this node's certificate
+  # tls_key_file: /etc/witnz/node1.key   and its key
   log_level: info               # trace | debug | info | warn | error | fatal
 
 protected_tables:

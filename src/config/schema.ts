@@ -64,6 +64,9 @@ const nodeSchema = z
     peer_addrs: z.record(z.string(), hostPort()).prefault({}),
     cluster_id: nonEmptyText().optional(),
     key_file: nonEmptyText().optional(),
+    tls_ca_file: nonEmptyText().optional(),
+    tls_cert_file: nonEmptyText().optional(),
+    tls_key_file: nonEmptyText().optional(),
     log_level: oneOf(LOG_LEVELS).prefault("info"),
   })
   .transform((section) => ({
@@ -77,6 +80,9 @@ const nodeSchema = z
     peerAddrs: section.peer_addrs,
     clusterId: section.cluster_id,
     keyFile: section.key_file ?? join(section.data_dir, KEY_FILE_NAME),
+    tlsCaFile: section.tls_ca_file,
+    tlsCertFile: section.tls_cert_file,
+    tlsKeyFile: section.tls_key_file,
     logLevel: section.log_level,
   }));
 

@@ -36,6 +36,9 @@ describe("a valid configuration", () => {
         peerAddrs: { node2: "node2:7000", node3: "node3:7000" },
         clusterId: undefined,
         keyFile: "/data/node.key",
+        tlsCaFile: undefined,
+        tlsCertFile: undefined,
+        tlsKeyFile: undefined,
         logLevel: "info",
       },
       protectedTables: [
@@ -73,6 +76,9 @@ describe("a valid configuration", () => {
       peerAddrs: {},
       clusterId: undefined,
       keyFile: "/data/node.key",
+      tlsCaFile: undefined,
+      tlsCertFile: undefined,
+      tlsKeyFile: undefined,
       logLevel: "info",
     });
     expect(config.protectedTables).toStrictEqual([
