@@ -29,6 +29,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type pg from "pg";
 import { chainHash, dataHash, encodeRow, GENESIS_CHAIN_HASH } from "../src/hash/index.js";
+import { freePort, localNodeConfigYaml } from "../src/local/index.js";
 import {
   connectSession,
   ensureReplicationSlot,
@@ -411,31 +412,15 @@ async function writeNodeConfig(
   webhookUrl: string,
 ): Promise<string> {
   const path = join(directory, "node.yaml");
-  await writeFile(
-    path,
-    [
-      "database:",
-      `  host: ${JSON.stringify(server.host)}`,
-      `  port: ${server.port}`,
-      `  database: ${JSON.stringify(server.database)}`,
-      `  user: ${JSON.stringify(server.user)}`,
-      `  password: ${JSON.stringify(server.password)}`,
-      "  sslmode: disable",
-      "node:",
-      "  id: bench",
-      "  bind_addr: 127.0.0.1:7001",
-      `  http_addr: 127.0.0.1:${httpPort}`,
-      `  data_dir: ${JSON.stringify(join(directory, "data"))}`,
-      "  log_level: warn",
-      "protected_tables:",
-      `  - name: ${TABLE}`,
-      "alerts:",
-      "  enabled: true",
-      "  webhook:",
-      `    url: ${webhookUrl}`,
-      "",
-    ].join("\n"),
-  );
+  const yaml = localNodeConfigYaml({
+    database: server,
+    nodeId: "bench",
+    dataDir: join(directory, "data"),
+    httpPort,
+    tables: [{ name: TABLE }],
+    webhook: { url: webhookUrl },
+  });
+  await writeFile(path, yaml);
   return path;
 }
 
@@ -453,14 +438,6 @@ async function currentLsn(client: pg.Client): Promise<Lsn> {
     "SELECT pg_catalog.pg_current_wal_lsn()::text AS lsn",
   );
   return parseLsn(result.rows[0]!.lsn);
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 function sleep(milliseconds: number): Promise<void> {

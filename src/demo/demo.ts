@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type pg from "pg";
 import { loadConfig } from "../config/index.js";
+import { freePort, localNodeConfigYaml } from "../local/index.js";
 import { connectSession, startTestPostgres, type TestPostgres } from "../postgres/index.js";
 import { initNode } from "../setup/index.js";
 import { formatVerificationText, verifyNode } from "../verify/index.js";
@@ -36,14 +37,6 @@ export interface DemoSummary {
 const BIN = fileURLToPath(new URL("../cli/bin.js", import.meta.url));
 const WRITE_INTERVAL_MS = 100;
 const READY_TIMEOUT_MS = 30_000;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
@@ -94,29 +87,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const configPath = join(directory, "node1.yaml");
     await writeFile(
       configPath,
-      [
-        "database:",
-        `  host: ${JSON.stringify(server.host)}`,
-        `  port: ${server.port}`,
-        `  database: ${JSON.stringify(server.database)}`,
-        `  user: ${JSON.stringify(server.user)}`,
-        `  password: ${JSON.stringify(server.password)}`,
-        "  sslmode: disable",
-        "node:",
-        "  id: node1",
-        "  bind_addr: 127.0.0.1:7001",
-        `  http_addr: 127.0.0.1:${options.port === 0 ? await freePort() : options.port}`,
-        `  data_dir: ${JSON.stringify(join(directory, "node1"))}`,
-        "  log_level: warn",
-        "protected_tables:",
-        "  - name: audit_log",
-        "  - name: payments",
-        "alerts:",
-        "  enabled: true",
-        "  webhook:",
-        `    url: http://127.0.0.1:${receiverPort}/alerts`,
-        "",
-      ].join("\n"),
+      localNodeConfigYaml({
+        database: server,
+        nodeId: "node1",
+        dataDir: join(directory, "node1"),
+        httpPort: options.port === 0 ? await freePort() : options.port,
+        tables: [{ name: "audit_log" }, { name: "payments" }],
+        webhook: { url: `http://127.0.0.1:${receiverPort}/alerts` },
+      }),
     );
     const { config } = loadConfig(configPath);
 

@@ -1,18 +1,11 @@
 // Shared by the node tests: a configuration for a real test server, polling, a quiet logger.
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import type pg from "pg";
 import { parseConfig, type WitnzConfig } from "../../src/config/index.js";
+import { localNodeConfigYaml } from "../../src/local/index.js";
 import type { NodeLogger } from "../../src/node/index.js";
 import { dropReplicationSlot, type TestPostgres } from "../../src/postgres/index.js";
 
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
+export { freePort } from "../../src/local/index.js";
 
 export async function until<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
@@ -37,30 +30,7 @@ export interface NodeConfigOptions {
 }
 
 export function nodeConfigYaml(options: NodeConfigOptions): string {
-  const { server } = options;
-  return [
-    "database:",
-    `  host: ${JSON.stringify(server.host)}`,
-    `  port: ${server.port}`,
-    `  database: ${JSON.stringify(server.database)}`,
-    `  user: ${JSON.stringify(server.user)}`,
-    `  password: ${JSON.stringify(server.password)}`,
-    "  sslmode: disable",
-    "node:",
-    `  id: ${options.nodeId}`,
-    "  bind_addr: 127.0.0.1:7001",
-    `  http_addr: 127.0.0.1:${options.httpPort}`,
-    `  data_dir: ${JSON.stringify(options.dataDir)}`,
-    "  log_level: warn",
-    "protected_tables:",
-    ...options.tables.flatMap((table) => [
-      `  - name: ${JSON.stringify(table.name)}`,
-      ...(table.verifyInterval === undefined
-        ? []
-        : [`    verify_interval: ${table.verifyInterval}`]),
-    ]),
-    "",
-  ].join("\n");
+  return localNodeConfigYaml({ ...options, database: options.server });
 }
 
 export function nodeConfig(options: NodeConfigOptions): WitnzConfig {

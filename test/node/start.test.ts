@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { verifyWebhookSignature } from "../../src/alerts/index.js";
 import { resolveTable } from "../../src/catalog/index.js";
 import { chainHash, dataHash, encodeRow, GENESIS_CHAIN_HASH } from "../../src/hash/index.js";
+import { freePort, localNodeConfigYaml } from "../../src/local/index.js";
 import {
   connectSession,
   copyTableText,
@@ -31,14 +32,6 @@ let httpPort: number;
 let receiver: Server;
 const received: Array<{ body: Record<string, unknown>; signed: boolean; atMs: number }> = [];
 const children = new Set<ChildProcess>();
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 async function until<T>(
   probe: () => Promise<T | undefined> | T | undefined,
@@ -105,29 +98,14 @@ beforeAll(async () => {
   configPath = join(directory, "node1.yaml");
   await writeFile(
     configPath,
-    [
-      "database:",
-      `  host: ${JSON.stringify(server.host)}`,
-      `  port: ${server.port}`,
-      `  database: ${JSON.stringify(server.database)}`,
-      `  user: ${JSON.stringify(server.user)}`,
-      `  password: ${JSON.stringify(server.password)}`,
-      "  sslmode: disable",
-      "node:",
-      "  id: node1",
-      "  bind_addr: 127.0.0.1:7001",
-      `  http_addr: 127.0.0.1:${httpPort}`,
-      `  data_dir: ${JSON.stringify(join(directory, "data"))}`,
-      "  log_level: warn",
-      "protected_tables:",
-      "  - name: audit_log",
-      "alerts:",
-      "  enabled: true",
-      "  webhook:",
-      `    url: http://127.0.0.1:${receiverPort}/hook`,
-      `    secret: ${SECRET}`,
-      "",
-    ].join("\n"),
+    localNodeConfigYaml({
+      database: server,
+      nodeId: "node1",
+      dataDir: join(directory, "data"),
+      httpPort,
+      tables: [{ name: "audit_log" }],
+      webhook: { url: `http://127.0.0.1:${receiverPort}/hook`, secret: SECRET },
+    }),
   );
   const init = await witnz("init", "--config", configPath);
   expect(init.code, init.stdout + init.stderr).toBe(0);

@@ -12,6 +12,7 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resolveTable } from "../../src/catalog/index.js";
 import { chainHash, dataHash, encodeRow, GENESIS_CHAIN_HASH } from "../../src/hash/index.js";
+import { freePort, localNodeConfigYaml } from "../../src/local/index.js";
 import { MerkleTree } from "../../src/merkle/index.js";
 import {
   connectSession,
@@ -32,14 +33,6 @@ let directory: string;
 let httpPort: number;
 const children = new Set<ChildProcess>();
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 async function until<T>(
   probe: () => Promise<T | undefined> | T | undefined,
   what: string,
@@ -58,25 +51,13 @@ async function writeConfig(name: string, databasePort: number): Promise<string> 
   const path = join(directory, name);
   await writeFile(
     path,
-    [
-      "database:",
-      `  host: ${JSON.stringify(server.host)}`,
-      `  port: ${databasePort}`,
-      `  database: ${JSON.stringify(server.database)}`,
-      `  user: ${JSON.stringify(server.user)}`,
-      `  password: ${JSON.stringify(server.password)}`,
-      "  sslmode: disable",
-      "node:",
-      "  id: node1",
-      "  bind_addr: 127.0.0.1:7001",
-      `  http_addr: 127.0.0.1:${httpPort}`,
-      `  data_dir: ${JSON.stringify(join(directory, "data"))}`,
-      "  log_level: warn",
-      "protected_tables:",
-      "  - name: audit_log",
-      '  - name: \'"Billing"."Ledger"\'',
-      "",
-    ].join("\n"),
+    localNodeConfigYaml({
+      database: { ...server, port: databasePort },
+      nodeId: "node1",
+      dataDir: join(directory, "data"),
+      httpPort,
+      tables: [{ name: "audit_log" }, { name: '"Billing"."Ledger"' }],
+    }),
   );
   return path;
 }
