@@ -4,7 +4,12 @@
 
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { COPY_ROW_BYTES_MAX, type CopyRow, CopyTextParser } from "./copy-text-parser.js";
+import {
+  COPY_ROW_BYTES_MAX,
+  type CopyRow,
+  type CopyRowView,
+  CopyTextParser,
+} from "./copy-text-parser.js";
 import { asPostgresError, PostgresError } from "./errors.js";
 import { qualifiedTableName, quoteIdentifier } from "./identifiers.js";
 import { isPinnedSession } from "./session.js";
@@ -26,14 +31,7 @@ export async function* copyTableText(
   columns: readonly string[],
   options: CopyTableOptions = {},
 ): AsyncGenerator<CopyRow, void, undefined> {
-  if (!isPinnedSession(client)) {
-    throw new PostgresError(
-      "WITNZ_POSTGRES_INVALID",
-      "copyTableText needs a session from connectSession: only it pins the text output settings",
-    );
-  }
-  const columnList = columns.length === 0 ? "" : ` (${columns.map(quoteIdentifier).join(", ")})`;
-  const statement = `COPY ${qualifiedTableName(schema, table)}${columnList} TO STDOUT (FORMAT text)`;
+  const statement = copyStatement(client, schema, table, columns, "copyTableText");
   const parser = new CopyTextParser(columns.length, options.rowBytesMax ?? COPY_ROW_BYTES_MAX);
   const stream = client.query(copyTo(statement));
   const ready: CopyRow[] = [];
@@ -55,4 +53,61 @@ export async function* copyTableText(
   } finally {
     if (!finished) stream.destroy();
   }
+}
+
+/**
+ * Calls `visit` for every row of `schema.table`, as copyTableText yields them, but as a reused
+ * view of offsets (CopyRowView) valid only during the call: no allocation per row and no
+ * promise per row. Resolves with the number of rows once COPY has ended. `client` must come
+ * from connectSession; a `visit` that throws ends COPY and rejects with its error.
+ */
+export async function copyTableRows(
+  client: pg.Client,
+  schema: string,
+  table: string,
+  columns: readonly string[],
+  visit: (row: CopyRowView) => void,
+  options: CopyTableOptions = {},
+): Promise<number> {
+  const statement = copyStatement(client, schema, table, columns, "copyTableRows");
+  const parser = new CopyTextParser(columns.length, options.rowBytesMax ?? COPY_ROW_BYTES_MAX);
+  const stream = client.query(copyTo(statement));
+  let finished = false;
+  // The parser's and the visitor's errors pass through as they are; the stream's are COPY's.
+  let ownError: unknown;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      try {
+        parser.pushRows(chunk, visit);
+      } catch (error) {
+        ownError = error;
+        throw error;
+      }
+    }
+    const rows = parser.end();
+    finished = true;
+    return rows;
+  } catch (error) {
+    if (ownError !== undefined && error === ownError) throw error;
+    throw asPostgresError(error, "WITNZ_POSTGRES_COPY", `COPY of ${schema}.${table}`);
+  } finally {
+    if (!finished) stream.destroy();
+  }
+}
+
+function copyStatement(
+  client: pg.Client,
+  schema: string,
+  table: string,
+  columns: readonly string[],
+  caller: string,
+): string {
+  if (!isPinnedSession(client)) {
+    throw new PostgresError(
+      "WITNZ_POSTGRES_INVALID",
+      `${caller} needs a session from connectSession: only it pins the text output settings`,
+    );
+  }
+  const columnList = columns.length === 0 ? "" : ` (${columns.map(quoteIdentifier).join(", ")})`;
+  return `COPY ${qualifiedTableName(schema, table)}${columnList} TO STDOUT (FORMAT text)`;
 }

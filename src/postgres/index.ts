@@ -1,5 +1,10 @@
-export { type CopyTableOptions, copyTableText } from "./copy-table.js";
-export { COPY_ROW_BYTES_MAX, type CopyRow, type CopyValue } from "./copy-text-parser.js";
+export { type CopyTableOptions, copyTableRows, copyTableText } from "./copy-table.js";
+export {
+  COPY_ROW_BYTES_MAX,
+  type CopyRow,
+  type CopyRowView,
+  type CopyValue,
+} from "./copy-text-parser.js";
 export { PostgresError, type PostgresErrorCode } from "./errors.js";
 export { EXTERNAL_DATABASE_URL_VARIABLE } from "./external-test-server.js";
 export {

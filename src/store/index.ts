@@ -54,6 +54,7 @@ export {
   type AlertDeliveryState,
   type AlertSeverity,
   type ChainEntry,
+  type ChainEntrySummary,
   type ChainHead,
   encodeViolationRecord,
   HASH_BYTES,

@@ -43,6 +43,8 @@ export interface KeyValueStore {
   get(key: Uint8Array): Uint8Array | undefined;
   /** Entries with start <= key < end, ascending, or descending with `reverse`. */
   range(options: RangeOptions): Iterable<[key: Uint8Array, value: Uint8Array]>;
+  /** How many keys lie in [start, end), counted without reading them out one by one. */
+  count(range: { readonly start: Uint8Array; readonly end: Uint8Array }): number;
   /**
    * Applies all operations in one transaction, in order, or none of them. When a condition
    * does not hold, nothing is applied and the promise rejects with WITNZ_STORE_CONFLICT.

@@ -212,6 +212,18 @@ class LmdbKeyValueStore implements KeyValueStore {
     };
   }
 
+  count(range: { readonly start: Uint8Array; readonly end: Uint8Array }): number {
+    this.#assertOpen();
+    validateRange(range);
+    if (compareBytes(range.start, range.end) >= 0) return 0;
+    try {
+      // LMDB walks the keys natively; no key or value is copied out.
+      return this.#database.getCount({ start: range.start, end: range.end });
+    } catch (error) {
+      throw this.#readError(error);
+    }
+  }
+
   async write(
     operations: readonly WriteOperation[],
     conditions: readonly WriteCondition[] = [],

@@ -57,6 +57,13 @@ class MemoryKeyValueStore implements KeyValueStore {
     };
   }
 
+  count(range: { readonly start: Uint8Array; readonly end: Uint8Array }): number {
+    this.#assertOpen();
+    validateRange(range);
+    const first = this.#lowerBound(range.start);
+    return Math.max(0, this.#lowerBound(range.end) - first);
+  }
+
   async write(
     operations: readonly WriteOperation[],
     conditions: readonly WriteCondition[] = [],

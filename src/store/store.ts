@@ -1,6 +1,6 @@
 import { sha256 } from "../crypto/index.js";
 import { GENESIS_CHAIN_HASH, chainHash as nextChainHash } from "../hash/index.js";
-import { byteString } from "./bytes.js";
+import { byteString, readUint64 } from "./bytes.js";
 import { StoreError, storeAssert } from "./errors.js";
 import type { KeyValueStore, WriteCondition, WriteOperation } from "./key-value-store.js";
 import {
@@ -41,8 +41,10 @@ import {
   assertOutboxAlert,
   assertSinkName,
   type ChainEntry,
+  type ChainEntrySummary,
   type ChainHead,
   decodeAlertRecordValue,
+  decodeChainEntrySummary,
   decodeChainEntryValue,
   decodeChainHeadValue,
   decodeCheckpointValue,
@@ -64,6 +66,9 @@ import {
   type ViolationEntry,
   type ViolationRecord,
 } from "./values.js";
+
+/** A chain entry key ends in its seq, a big-endian u64 (keys.ts). */
+const CHAIN_ENTRY_KEY_SEQ_BYTES = 8;
 
 /**
  * The layout this build reads and writes. Version 1: keys.ts and values.ts as written.
@@ -129,8 +134,15 @@ export interface WitnzStore {
   chainEntry(table: string, seq: number): ChainEntry | undefined;
   /** Entries fromSeq..toSeq, both inclusive, ascending; stops early at the chain's end. */
   chainEntries(table: string, fromSeq: number, toSeq: number): Iterable<ChainEntry>;
+  /** chainEntries without the chain hash and LSN, each part a view of the stored value. */
+  chainEntrySummaries(table: string, fromSeq: number, toSeq: number): Iterable<ChainEntrySummary>;
   /** The seq of the latest entry appended with this primary key. */
   sequenceForPrimaryKey(table: string, primaryKey: Uint8Array): number | undefined;
+  /**
+   * Distinct primary keys in the index: the chain's size when no key was ever appended twice.
+   * Counted in the store, without reading the keys out.
+   */
+  primaryKeyIndexSize(table: string): number;
   /** The signed note stored for the checkpoint of `table` at `size`. */
   checkpoint(table: string, size: number): string | undefined;
   latestCheckpoint(table: string): StoredCheckpoint | undefined;
@@ -490,9 +502,43 @@ class KeyValueWitnzStore implements WitnzStore {
     };
   }
 
+  chainEntrySummaries(table: string, fromSeq: number, toSeq: number): Iterable<ChainEntrySummary> {
+    assertSequence(fromSeq, "fromSeq");
+    assertCount(toSeq, "toSeq");
+    if (toSeq < fromSeq) return [];
+    const entries = this.keyValueStore.range({
+      start: encodeChainEntryKey(table, fromSeq),
+      end:
+        toSeq === Number.MAX_SAFE_INTEGER
+          ? tableKeyRange(KeyTag.chainEntry, table).end
+          : encodeChainEntryKey(table, toSeq + 1),
+    });
+    return {
+      *[Symbol.iterator]() {
+        // Chain entries are contiguous from 1, so the seq is counted, not decoded from each key;
+        // a gap is corruption.
+        let seq = fromSeq;
+        for (const [key, value] of entries) {
+          if (readUint64(key, key.length - CHAIN_ENTRY_KEY_SEQ_BYTES) !== seq) {
+            throw new StoreError(
+              "WITNZ_STORE_CORRUPT",
+              `chain entry ${seq} of ${table} is missing`,
+            );
+          }
+          yield decodeChainEntrySummary(seq, value);
+          seq += 1;
+        }
+      },
+    };
+  }
+
   sequenceForPrimaryKey(table: string, primaryKey: Uint8Array): number | undefined {
     const value = this.keyValueStore.get(encodePrimaryKeyIndexKey(table, primaryKey));
     return value === undefined ? undefined : decodeSequenceValue(value);
+  }
+
+  primaryKeyIndexSize(table: string): number {
+    return this.keyValueStore.count(tableKeyRange(KeyTag.primaryKeyIndex, table));
   }
 
   checkpoint(table: string, size: number): string | undefined {

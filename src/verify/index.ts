@@ -1,11 +1,13 @@
+export { CHAIN_WINDOW_ENTRIES, ChainCursor } from "./chain-cursor.js";
 export { VerifyError, type VerifyErrorCode } from "./errors.js";
+export { PrimaryKeyWriter } from "./primary-key-writer.js";
 export {
   formatProgressLine,
   formatVerificationJson,
   formatVerificationText,
   REPORT_KEYS_SHOWN_MAX,
 } from "./report.js";
-export { RowHasher } from "./row-hasher.js";
+export { RowHasher, sameDigest } from "./row-hasher.js";
 export { compareLayouts, type SchemaChange } from "./schema-change.js";
 export { SeenBitmap } from "./seen-bitmap.js";
 export { type NodeVerification, type VerifyNodeOptions, verifyNode } from "./verify-node.js";

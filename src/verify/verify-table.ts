@@ -4,10 +4,12 @@
 
 import type pg from "pg";
 import { CatalogError, resolveTable, type TableLayout } from "../catalog/index.js";
-import { decodePrimaryKey, encodePrimaryKey, type TextValue } from "../hash/index.js";
-import { copyTableText } from "../postgres/index.js";
+import { decodePrimaryKey } from "../hash/index.js";
+import { type CopyRowView, copyTableRows } from "../postgres/index.js";
 import type { WitnzStore } from "../store/index.js";
-import { RowHasher } from "./row-hasher.js";
+import { ChainCursor } from "./chain-cursor.js";
+import { PrimaryKeyWriter } from "./primary-key-writer.js";
+import { RowHasher, sameDigest } from "./row-hasher.js";
 import { compareLayouts, type SchemaChange } from "./schema-change.js";
 import { SeenBitmap } from "./seen-bitmap.js";
 
@@ -71,6 +73,12 @@ export async function verifyTable(
   // The head is read before COPY takes its snapshot: every entry up to it was committed before
   // the snapshot, so a missing row at or below it was really removed.
   const size = store.chainHead(layout.name)?.size ?? 0;
+  // When the index holds as many keys as the chain has entries, no key was appended twice, so
+  // the index maps every entry's key to that entry: a row whose key is the next entry's key
+  // needs no lookup. The head is read again so that no append slipped between the two reads.
+  const inOrderSafe =
+    store.primaryKeyIndexSize(layout.name) === size &&
+    (store.chainHead(layout.name)?.size ?? 0) === size;
   const seen = new SeenBitmap(size);
   const modified: PrimaryKeyValues[] = [];
   const phantomCandidates: { primaryKey: Uint8Array; dataHash: Uint8Array | undefined }[] = [];
@@ -78,33 +86,47 @@ export async function verifyTable(
 
   if (mode !== "none") {
     const scanColumns = mode === "rows" ? layout.columns : layout.primaryKey;
-    const keyPositions = layout.primaryKey.map((column) => scanColumns.indexOf(column));
-    const keyValues: TextValue[] = new Array(keyPositions.length);
+    const primaryKey = new PrimaryKeyWriter(
+      layout.primaryKey.map((column) => scanColumns.indexOf(column)),
+    );
     const progressIntervalRows = options.progressIntervalRows ?? PROGRESS_INTERVAL_ROWS;
     const hasher = new RowHasher(layout.schema, layout.table, layout.columns);
-    for await (const row of copyTableText(client, layout.schema, layout.table, scanColumns)) {
+    const cursor = new ChainCursor(store, layout.name, inOrderSafe ? size : 0);
+    const visit = (row: CopyRowView): void => {
       rowsChecked += 1;
-      for (let i = 0; i < keyPositions.length; i++) keyValues[i] = row[keyPositions[i]!]!;
-      const primaryKey = encodePrimaryKey(keyValues);
-      let rowHash: Uint8Array | undefined;
-      if (mode === "rows") {
-        rowHash = hasher.hash(row);
+      primaryKey.write(row);
+      const digest = mode === "rows" ? hasher.digestRow(row) : undefined;
+      let seq: number | undefined;
+      let recordedHash: Uint8Array | undefined;
+      const expected = cursor.peek();
+      if (expected !== undefined && primaryKey.equals(expected.primaryKey)) {
+        seq = expected.seq;
+        recordedHash = expected.dataHash;
+        cursor.advance();
+      } else {
+        seq = store.sequenceForPrimaryKey(layout.name, primaryKey.bytes());
+        if (seq !== undefined && seq <= size) {
+          cursor.resumeAfter(seq);
+          if (digest !== undefined) recordedHash = store.chainEntry(layout.name, seq)?.dataHash;
+        } else if (seq !== undefined && digest !== undefined) {
+          recordedHash = store.chainEntry(layout.name, seq)?.dataHash;
+        }
       }
-      const seq = store.sequenceForPrimaryKey(layout.name, primaryKey);
       // Not in the chain, or a second row with a key already matched (the key constraint was
       // dropped): a row the chain never recorded.
       if (seq === undefined || (seq <= size && seen.mark(seq))) {
-        phantomCandidates.push({ primaryKey, dataHash: rowHash });
-      } else if (
-        rowHash !== undefined &&
-        !sameHash(store.chainEntry(layout.name, seq)?.dataHash, rowHash)
-      ) {
-        modified.push(decodePrimaryKey(primaryKey));
+        phantomCandidates.push({
+          primaryKey: primaryKey.bytes(),
+          dataHash: digest === undefined ? undefined : Buffer.from(digest, "latin1"),
+        });
+      } else if (digest !== undefined && !sameDigest(digest, recordedHash)) {
+        modified.push(decodePrimaryKey(primaryKey.bytes()));
       }
       if (rowsChecked % progressIntervalRows === 0) {
         options.onProgress?.({ table: layout.name, rowsChecked, rowsExpected: size, done: false });
       }
-    }
+    };
+    await copyTableRows(client, layout.schema, layout.table, scanColumns, visit);
   }
   options.onProgress?.({ table: layout.name, rowsChecked, rowsExpected: size, done: true });
 

@@ -196,6 +196,77 @@ describe("verifyTable", () => {
     });
   });
 
+  /** Rewrites the table with the same rows in the order `orderBy` gives (COPY's order after). */
+  async function reorder(name: string, orderBy: string): Promise<void> {
+    await admin.query(`
+      BEGIN;
+      CREATE TEMP TABLE reordered ON COMMIT DROP AS SELECT * FROM ${name};
+      TRUNCATE ${name};
+      INSERT INTO ${name} SELECT * FROM reordered ORDER BY ${orderBy};
+      COMMIT;`);
+  }
+
+  test("rows out of insert order are matched through the index, tampering still found", async () => {
+    const table = await eventsTable(1000);
+    const name = table.layout.name;
+    await admin.query(`UPDATE ${name} SET body = 'changed' WHERE id = 300`);
+    await admin.query(`DELETE FROM ${name} WHERE id = 600`);
+    await admin.query(`INSERT INTO ${name} (id, body) VALUES (5000, 'sneaky')`);
+    await reorder(name, "id DESC");
+    const result = (await verifyNode(table.config)).tables[0]!;
+    expect(result).toEqual({
+      table: name,
+      ok: false,
+      rowsChecked: 1000,
+      modified: [["300"]],
+      deleted: [["600"]],
+      phantom: [["5000"]],
+    });
+  });
+
+  test("a deleted row and a phantom in the middle of insert order leave the rest matched in order", async () => {
+    const table = await eventsTable(1000);
+    const name = table.layout.name;
+    await admin.query(`DELETE FROM ${name} WHERE id IN (400, 401)`);
+    await admin.query(`INSERT INTO ${name} (id, body) VALUES (5000, 'sneaky'), (5001, 'sneaky')`);
+    await admin.query(`UPDATE ${name} SET body = 'changed' WHERE id = 402`);
+    // The phantoms come back where the deleted rows were, the modified row right after them.
+    await reorder(name, "CASE WHEN id >= 5000 THEN id - 5000 + 400 ELSE id END, id");
+    const result = (await verifyNode(table.config)).tables[0]!;
+    expect(result).toEqual({
+      table: name,
+      ok: false,
+      rowsChecked: 1000,
+      modified: [["402"]],
+      deleted: [["400"], ["401"]],
+      phantom: [["5000"], ["5001"]],
+    });
+  });
+
+  test("a key inserted again, read back where its first entry was, is neither deleted nor modified", async () => {
+    const table = await eventsTable(100);
+    const name = table.layout.name;
+    // The same content again: the older entry matches the row as well as the newer one does.
+    await admin.query(`
+      BEGIN;
+      CREATE TEMP TABLE again ON COMMIT DROP AS SELECT * FROM ${name} WHERE id = 10;
+      DELETE FROM ${name} WHERE id = 10;
+      INSERT INTO ${name} SELECT * FROM again;
+      COMMIT;`);
+    await table.withStore((store) =>
+      recordRowsAsCapture(store, admin, table.layout, (key) => key[0] === "10"),
+    );
+    await reorder(name, "id");
+    const result = (await verifyNode(table.config)).tables[0]!;
+    expect(result).toMatchObject({
+      ok: true,
+      rowsChecked: 100,
+      modified: [],
+      deleted: [],
+      phantom: [],
+    });
+  });
+
   test("an added column is one schema change, not every row modified", async () => {
     const table = await eventsTable(300);
     await admin.query(`ALTER TABLE ${table.layout.name} ADD COLUMN extra text DEFAULT 'x'`);
