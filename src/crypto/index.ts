@@ -14,9 +14,18 @@ export const SHA256_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
 
-/** SHA-256 of one buffer (FIPS 180-4). */
+/**
+ * SHA-256 of one buffer (FIPS 180-4). Node 20's one-shot hash returns a binary string about
+ * twice as fast as a Buffer (the Buffer path dominates the cost of hashing a small input), so
+ * the digest is taken as a string and copied into a Buffer.
+ */
 export function sha256(data: Uint8Array): Buffer {
-  return oneShotHash("sha256", data, "buffer") as unknown as Buffer;
+  return Buffer.from(oneShotHash("sha256", data, "binary"), "latin1");
+}
+
+/** SHA-256 as a 32-character binary (latin1) string, for hot loops that only compare digests. */
+export function sha256Binary(data: Uint8Array): string {
+  return oneShotHash("sha256", data, "binary");
 }
 
 export interface Ed25519KeyPair {
