@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 
 const SRC = new URL("../../src/", import.meta.url).pathname;
-const PURE_MODULES = ["hash", "merkle", "checkpoint"];
+const PURE_MODULES = ["hash", "merkle", "checkpoint", "cluster"];
 // Pure files inside edge modules: the pgoutput decoder and the COPY text parser.
 const PURE_FILES = [
   "postgres/pgoutput.ts",

@@ -1,0 +1,418 @@
+import { describe, expect, test } from "vitest";
+import {
+  type ClusterCommand,
+  ClusterError,
+  encodeCommand,
+  OBSERVATIONS_MAX,
+  SIZES_KEPT_BELOW_AGREED,
+  SIZES_PER_TABLE_MAX,
+  VIOLATIONS_KEPT_PER_TABLE,
+} from "../../src/cluster/index.js";
+import {
+  CLUSTER_ORIGIN,
+  Driver,
+  observation,
+  ofType,
+  signedNote,
+  TABLE,
+  testNode,
+  valueAt,
+} from "./fixtures.js";
+
+const A = testNode("node-a");
+const B = testNode("node-b");
+const C = testNode("node-c");
+const D = testNode("node-d");
+const target = (size: number, table = TABLE): ClusterCommand => ({
+  type: "attestation_target",
+  table,
+  size,
+});
+
+function threeNodes(): Driver {
+  const driver = new Driver();
+  driver.register(A, B, C);
+  return driver;
+}
+
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
+
+describe("agreement", () => {
+  test("three nodes attesting the same size agree; the size becomes the agreed size", () => {
+    const driver = threeNodes();
+    driver.run(target(100));
+    const partial = driver.run(observation(A, 100), observation(B, 100));
+    expect(ofType(partial, "size_agreed")).toEqual([]);
+    const events = driver.run(observation(C, 100));
+    expect(events).toEqual([
+      { type: "observation_accepted", node: "node-c", table: TABLE, size: 100 },
+      { type: "size_agreed", table: TABLE, size: 100 },
+    ]);
+    expect(driver.machine.agreedSize(TABLE)).toBe(100);
+    expect(driver.machine.latestAttestedSize("node-b", TABLE)).toBe(100);
+    expect(driver.machine.disagreements()).toEqual([]);
+  });
+
+  test("one node's altered data hash is a node_disagreement naming it, with all three values", () => {
+    const driver = threeNodes();
+    driver.run(target(100), observation(A, 100), observation(B, 100));
+    const events = driver.run(observation(C, 100, "altered"));
+    const [event] = ofType(events, "node_disagreement");
+    const honest = valueAt(TABLE, 100);
+    const altered = valueAt(TABLE, 100, "altered");
+    expect(event?.disagreement).toMatchObject({
+      table: TABLE,
+      size: 100,
+      incidentId: `node_disagreement/${TABLE}/100`,
+      outcome: "majority",
+      majorityNodes: ["node-a", "node-b"],
+      oddNodes: ["node-c"],
+      missingNodes: [],
+      values: [
+        { node: "node-a", rootHash: base64(honest.rootHash), chainHash: base64(honest.chainHash) },
+        { node: "node-b", rootHash: base64(honest.rootHash), chainHash: base64(honest.chainHash) },
+        {
+          node: "node-c",
+          rootHash: base64(altered.rootHash),
+          chainHash: base64(altered.chainHash),
+        },
+      ],
+    });
+    expect(driver.machine.agreedSize(TABLE)).toBe(0);
+  });
+
+  test("the altered node reported first is still named once the others arrive", () => {
+    const driver = threeNodes();
+    const events = driver.run(
+      target(7),
+      observation(C, 7, "altered"),
+      observation(A, 7),
+      observation(B, 7),
+    );
+    const disagreements = ofType(events, "node_disagreement");
+    expect(disagreements).toHaveLength(1);
+    expect(disagreements[0]!.disagreement.oddNodes).toEqual(["node-c"]);
+  });
+
+  test("two nodes telling the same lie make the honest node the odd one out (majority semantics)", () => {
+    const driver = threeNodes();
+    const events = driver.run(
+      target(5),
+      observation(A, 5),
+      observation(B, 5, "lie"),
+      observation(C, 5, "lie"),
+    );
+    const [event] = ofType(events, "node_disagreement");
+    expect(event?.disagreement.outcome).toBe("majority");
+    expect(event?.disagreement.majorityNodes).toEqual(["node-b", "node-c"]);
+    expect(event?.disagreement.oddNodes).toEqual(["node-a"]);
+  });
+
+  test("three different values are a tie that names nobody", () => {
+    const driver = threeNodes();
+    const events = driver.run(
+      target(5),
+      observation(A, 5),
+      observation(B, 5, "x"),
+      observation(C, 5, "y"),
+    );
+    const [event] = ofType(events, "node_disagreement");
+    expect(event?.disagreement).toMatchObject({ outcome: "tie", oddNodes: [], majorityNodes: [] });
+    expect(event?.disagreement.values).toHaveLength(3);
+  });
+
+  test("four nodes split 2/1/1 have no majority", () => {
+    const driver = new Driver();
+    driver.register(A, B, C, D);
+    const events = driver.run(
+      target(5),
+      observation(A, 5),
+      observation(B, 5),
+      observation(C, 5, "x"),
+      observation(D, 5, "y"),
+    );
+    const [event] = ofType(events, "node_disagreement");
+    expect(event?.disagreement.outcome).toBe("no_majority");
+    expect(event?.disagreement.oddNodes).toEqual([]);
+  });
+
+  test("a disagreement is reported exactly once per (table, size)", () => {
+    const driver = new Driver();
+    driver.register(A, B, C, D);
+    // 3 of 4 agree: decided before D reports; D's differing value adds no second event.
+    const first = driver.run(
+      target(9),
+      observation(A, 9),
+      observation(B, 9, "x"),
+      observation(C, 9),
+    );
+    expect(ofType(first, "node_disagreement")).toEqual([]);
+    const second = driver.run(observation(D, 9));
+    const [event] = ofType(second, "node_disagreement");
+    expect(event?.disagreement.oddNodes).toEqual(["node-b"]);
+    const third = driver.run(target(10), observation(A, 10));
+    expect(ofType(third, "node_disagreement")).toEqual([]);
+    expect(driver.machine.disagreements()).toHaveLength(1);
+  });
+
+  test("with five nodes a decided majority reports before the last node, naming it missing", () => {
+    const E = testNode("node-e");
+    const driver = new Driver();
+    driver.register(A, B, C, D, E);
+    const events = driver.run(
+      target(3),
+      observation(A, 3),
+      observation(B, 3),
+      observation(E, 3, "x"),
+      observation(C, 3),
+    );
+    const [event] = ofType(events, "node_disagreement");
+    expect(event?.disagreement).toMatchObject({
+      outcome: "majority",
+      oddNodes: ["node-e"],
+      missingNodes: ["node-d"],
+    });
+  });
+});
+
+describe("rejections", () => {
+  function reasonOf(driver: Driver, command: ClusterCommand): string | undefined {
+    const [event] = driver.run(command);
+    return event?.type === "command_rejected" ? event.rejection.reason : event?.type;
+  }
+
+  test("forged signature, wrong key and mismatched size, table and origin have distinct reasons", () => {
+    const driver = threeNodes();
+    driver.run(target(10));
+    const good = signedNote({ size: 10, signer: A.signer });
+    // Flip one byte of the signature (after the key ID) and keep the base64 canonical.
+    const line = good.trimEnd().split("\n").at(-1)!;
+    const [dash, name, signature] = line.split(" ") as [string, string, string];
+    const raw = Buffer.from(signature, "base64");
+    raw[10] = raw[10]! ^ 0xff;
+    const forged = good.replace(line, `${dash} ${name} ${raw.toString("base64")}`);
+    const base = { type: "observation", node: "node-a", table: TABLE, size: 10 } as const;
+    expect(reasonOf(driver, { ...base, note: forged })).toBe("signature_invalid");
+    expect(reasonOf(driver, { ...base, note: signedNote({ size: 10, signer: B.signer }) })).toBe(
+      "signature_not_from_node",
+    );
+    expect(reasonOf(driver, { ...base, note: signedNote({ size: 11, signer: A.signer }) })).toBe(
+      "size_mismatch",
+    );
+    expect(
+      reasonOf(driver, {
+        ...base,
+        note: signedNote({ table: "public.other", size: 10, signer: A.signer }),
+      }),
+    ).toBe("table_mismatch");
+    expect(
+      reasonOf(driver, {
+        ...base,
+        note: signedNote({ origin: "elsewhere.example/x", size: 10, signer: A.signer }),
+      }),
+    ).toBe("origin_mismatch");
+    expect(reasonOf(driver, { ...base, note: "not a note" })).toBe("checkpoint_malformed");
+    expect(reasonOf(driver, observation(D, 10))).toBe("node_unknown");
+    expect(reasonOf(driver, observation(A, 12))).toBe("size_not_targeted");
+    expect(reasonOf(driver, target(10))).toBe("target_not_increasing");
+    // None of these counted.
+    expect(driver.machine.observations(TABLE, 10)).toEqual([]);
+    const reasons = driver.machine.rejections().map((record) => record.reason);
+    expect(new Set(reasons).size).toBe(reasons.length);
+  });
+
+  test("a malformed entry is recorded, not thrown, and the machine goes on", () => {
+    const driver = threeNodes();
+    const events = driver.machine.applyEntry(Uint8Array.of(1, 99), { index: 100, term: 1 });
+    expect(events).toMatchObject([
+      {
+        type: "command_rejected",
+        rejection: { reason: "malformed_command", commandType: "malformed" },
+      },
+    ]);
+    const applied = driver.machine.applyEntry(encodeCommand(target(1)), { index: 101, term: 1 });
+    expect(applied).toEqual([{ type: "target_set", table: TABLE, size: 1 }]);
+  });
+
+  test("applying out of log order is a caller bug and throws", () => {
+    const driver = threeNodes();
+    expect(() => driver.machine.apply(target(1), { index: 1, term: 1 })).toThrow(ClusterError);
+  });
+
+  test("re-registering a node under another key is refused", () => {
+    const driver = threeNodes();
+    const [event] = driver.run({
+      type: "node_registered",
+      node: "node-a",
+      verifierKey: B.verifierKey,
+    });
+    expect(event).toMatchObject({ rejection: { reason: "node_key_conflict" } });
+  });
+});
+
+describe("idempotence and conflicts", () => {
+  test("a duplicate observation changes nothing", () => {
+    const driver = threeNodes();
+    driver.run(target(4), observation(A, 4));
+    const before = driver.machine.snapshot();
+    const events = driver.run(observation(A, 4));
+    expect(events).toEqual([{ type: "command_duplicate", commandType: "observation" }]);
+    const after = driver.machine.snapshot();
+    // Only the applied index moved: version byte, u32 length and origin, then the u64 index.
+    const indexOffset = 1 + 4 + new TextEncoder().encode(CLUSTER_ORIGIN).length;
+    after.set(before.subarray(indexOffset, indexOffset + 8), indexOffset);
+    expect(after).toEqual(before);
+    expect(driver.machine.observationCount()).toBe(1);
+  });
+
+  test("a second, different value from the same node for the same size is refused", () => {
+    const driver = threeNodes();
+    driver.run(target(4), observation(A, 4));
+    const [event] = driver.run(observation(A, 4, "other"));
+    expect(event).toMatchObject({ rejection: { reason: "observation_conflict" } });
+  });
+});
+
+describe("restored nodes", () => {
+  test("a restored node does not count until re-verified", () => {
+    const driver = threeNodes();
+    driver.run({ type: "node_restored", node: "node-c" }, target(20));
+    const [refused] = driver.run(observation(C, 20, "copied"));
+    expect(refused).toMatchObject({ rejection: { reason: "node_restored" } });
+    const events = driver.run(observation(A, 20), observation(B, 20));
+    expect(ofType(events, "size_agreed")).toEqual([
+      { type: "size_agreed", table: TABLE, size: 20 },
+    ]);
+    expect(driver.machine.sequencingInput(TABLE).countingNodes).toEqual(["node-a", "node-b"]);
+
+    const reverified = driver.run({ type: "node_reverified", node: "node-c" }, target(30));
+    expect(reverified[0]).toEqual({ type: "node_reverified", node: "node-c" });
+    const later = driver.run(observation(A, 30), observation(B, 30), observation(C, 30, "bad"));
+    const [event] = ofType(later, "node_disagreement");
+    expect(event?.disagreement.oddNodes).toEqual(["node-c"]);
+  });
+
+  test("marking a silent node restored lets the others' agreement advance", () => {
+    const driver = threeNodes();
+    driver.run(target(20), observation(A, 20), observation(B, 20));
+    expect(driver.machine.agreedSize(TABLE)).toBe(0);
+    const events = driver.run({ type: "node_restored", node: "node-c" });
+    expect(ofType(events, "size_agreed")).toEqual([
+      { type: "size_agreed", table: TABLE, size: 20 },
+    ]);
+  });
+});
+
+describe("memory bound", () => {
+  test("agreed sizes leave a window of SIZES_KEPT_BELOW_AGREED behind them", () => {
+    const driver = threeNodes();
+    for (let size = 1; size <= 50; size++) {
+      driver.run(target(size), observation(A, size), observation(B, size), observation(C, size));
+    }
+    expect(driver.machine.agreedSize(TABLE)).toBe(50);
+    const kept = driver.machine.keptSizes(TABLE);
+    expect(kept).toEqual(Array.from({ length: SIZES_KEPT_BELOW_AGREED + 1 }, (_, i) => 46 + i));
+    expect(driver.machine.observationCount()).toBe(3 * kept.length);
+  });
+
+  test("a silent node cannot grow the state past SIZES_PER_TABLE_MAX sizes per table", () => {
+    const driver = threeNodes();
+    for (let size = 1; size <= SIZES_PER_TABLE_MAX + 40; size++) {
+      driver.run(target(size), observation(A, size), observation(B, size));
+    }
+    expect(driver.machine.keptSizes(TABLE)).toHaveLength(SIZES_PER_TABLE_MAX);
+    expect(driver.machine.keptSizes(TABLE)[0]).toBe(41);
+    expect(driver.machine.observationCount()).toBe(2 * SIZES_PER_TABLE_MAX);
+    expect(driver.machine.agreedSize(TABLE)).toBe(0);
+    const [expired] = driver.run(observation(C, 3));
+    expect(expired).toMatchObject({ rejection: { reason: "size_expired" } });
+  });
+
+  test("an unreported difference is reported when its size is dropped, naming the missing node", () => {
+    const driver = threeNodes();
+    const events = driver.run(target(1), observation(A, 1), observation(B, 1, "x"));
+    expect(ofType(events, "node_disagreement")).toEqual([]);
+    const later: ReturnType<Driver["run"]> = [];
+    for (let size = 2; size <= SIZES_PER_TABLE_MAX + 1; size++)
+      later.push(...driver.run(target(size)));
+    const [event] = ofType(later, "node_disagreement");
+    expect(event?.disagreement).toMatchObject({
+      size: 1,
+      outcome: "tie",
+      missingNodes: ["node-c"],
+    });
+  });
+
+  test("OBSERVATIONS_MAX bounds the stored notes across tables", () => {
+    const driver = threeNodes();
+    const perTable = 2 * SIZES_PER_TABLE_MAX;
+    const tables = OBSERVATIONS_MAX / perTable + 1;
+    const rejected: string[] = [];
+    for (let t = 0; t < tables; t++) {
+      const table = `public.t${t}`;
+      for (let size = 1; size <= SIZES_PER_TABLE_MAX; size++) {
+        const events = driver.run(
+          target(size, table),
+          observation(A, size, "honest", table),
+          observation(B, size, "honest", table),
+        );
+        for (const event of ofType(events, "command_rejected"))
+          rejected.push(event.rejection.reason);
+      }
+    }
+    expect(driver.machine.observationCount()).toBe(OBSERVATIONS_MAX);
+    expect(rejected).toHaveLength(perTable);
+    expect(new Set(rejected)).toEqual(new Set(["observation_capacity"]));
+  });
+});
+
+describe("records", () => {
+  test("violations, gaps, verification results and acknowledgements are kept, latest N", () => {
+    const driver = threeNodes();
+    for (let sequence = 1; sequence <= VIOLATIONS_KEPT_PER_TABLE + 3; sequence++) {
+      driver.run({
+        type: "violation",
+        node: "node-a",
+        table: TABLE,
+        sequence,
+        kind: "update",
+        lsn: "0/16B3748",
+        commitTimeMicroseconds: 1_763_891_200_000_000 + sequence,
+        summary: `UPDATE on primary key ["${sequence}"]`,
+      });
+    }
+    const violations = driver.machine.violations(TABLE);
+    expect(violations).toHaveLength(VIOLATIONS_KEPT_PER_TABLE);
+    expect(violations[0]!.sequence).toBe(4);
+    const gap: ClusterCommand = {
+      type: "gap",
+      node: "node-b",
+      table: TABLE,
+      fromLsn: "0/10",
+      toLsn: "0/20",
+      reason: "slot_missing",
+      detectedTimeMicroseconds: 5,
+    };
+    expect(driver.run(gap)[0]!.type).toBe("gap_recorded");
+    expect(driver.run(gap)[0]!.type).toBe("command_duplicate");
+    driver.run({
+      type: "verification_result",
+      node: "node-c",
+      table: TABLE,
+      timeMicroseconds: 6,
+      ok: false,
+      counts: { rows: 10, modified: 1, deleted: 0, phantom: 0 },
+    });
+    expect(driver.machine.verifications(TABLE)).toMatchObject([{ node: "node-c", ok: false }]);
+    const ack: ClusterCommand = {
+      type: "alert_ack",
+      incidentId: "node_disagreement/public.audit_log/100",
+      by: "alice",
+      timeMicroseconds: 7,
+    };
+    expect(driver.run(ack)[0]!.type).toBe("alert_acknowledged");
+    expect(driver.run({ ...ack, by: "bob" })[0]!.type).toBe("command_duplicate");
+    expect(driver.machine.isAcknowledged("node_disagreement/public.audit_log/100")).toBe(true);
+    expect(driver.machine.alertAcks()).toMatchObject([{ by: "alice" }]);
+  });
+});
