@@ -3,6 +3,7 @@ export {
   monotonicMicroseconds,
   type NodeHooks,
   type NodeLogger,
+  NodeStartError,
   type RunningNode,
   startNode,
 } from "./node.js";

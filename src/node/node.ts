@@ -16,12 +16,22 @@ import {
   type NodeMetrics,
   startHttpServer,
 } from "../http/index.js";
+import { checkStore, formatIntegrityReport } from "../integrity/index.js";
 import { loadOrCreateNodeKey } from "../keys/index.js";
 import { DEFAULT_PUBLICATION_NAME, formatLsn, slotNameForNode } from "../postgres/index.js";
 import { openDatabaseSession, sessionOptions } from "../setup/index.js";
 import { openStore, type WitnzStore } from "../store/index.js";
 import { VerificationScheduler, type VerificationStatus } from "./verification.js";
 import { stageGap, stageViolation } from "./violations.js";
+
+export class NodeStartError extends Error {
+  readonly code: "WITNZ_NODE_STORE_CORRUPT";
+  constructor(code: NodeStartError["code"], message: string) {
+    super(message);
+    this.name = "NodeStartError";
+    this.code = code;
+  }
+}
 
 export interface NodeLogger {
   info(fields: object, message: string): void;
@@ -71,6 +81,16 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   const { privateKey, created } = await loadOrCreateNodeKey(keyPath, keyName);
   if (created) hooks.logger.info({ keyPath }, "created the node signing key");
   const store = await openStore(config.node.dataDir);
+  // Re-hash every chain, tree, checkpoint and index before attesting anything from this store.
+  const integrity = checkStore(store);
+  if (!integrity.ok) {
+    await store.close();
+    throw new NodeStartError(
+      "WITNZ_NODE_STORE_CORRUPT",
+      `the store in ${config.node.dataDir} failed its integrity check; refusing to start\n${formatIntegrityReport(integrity)}`,
+    );
+  }
+  hooks.logger.info({ entries: integrity.entriesChecked }, "store integrity check passed");
   const metrics = createNodeMetrics({ collectProcessMetrics: true });
   const dispatcher = new AlertDispatcher({
     store,
