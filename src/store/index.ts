@@ -55,6 +55,7 @@ export {
   type AlertSeverity,
   type ChainEntry,
   type ChainEntrySummary,
+  ChainEntryWindow,
   type ChainHead,
   encodeViolationRecord,
   HASH_BYTES,

@@ -41,6 +41,11 @@ export interface KeyValueStore {
   /** Where the data lives, for messages: a directory path, or "memory". */
   readonly location: string;
   get(key: Uint8Array): Uint8Array | undefined;
+  /**
+   * get's value lent rather than given: valid only until the next call on this store, and never
+   * to be written to. For reading many values once each without a copy of each.
+   */
+  getTransient(key: Uint8Array): Uint8Array | undefined;
   /** Entries with start <= key < end, ascending, or descending with `reverse`. */
   range(options: RangeOptions): Iterable<[key: Uint8Array, value: Uint8Array]>;
   /** How many keys lie in [start, end), counted without reading them out one by one. */

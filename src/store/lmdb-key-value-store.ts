@@ -164,6 +164,21 @@ class LmdbKeyValueStore implements KeyValueStore {
     }
   }
 
+  getTransient(key: Uint8Array): Uint8Array | undefined {
+    this.#assertOpen();
+    validateKey(key);
+    try {
+      // lmdb-js copies the value into one buffer it reuses for every such read, its `length`
+      // set to the value's: nothing is allocated but the view.
+      const value = this.#database.getBinaryFast(key);
+      return value === undefined
+        ? undefined
+        : new Uint8Array(value.buffer, value.byteOffset, value.length);
+    } catch (error) {
+      throw this.#readError(error);
+    }
+  }
+
   range(options: RangeOptions): Iterable<[key: Uint8Array, value: Uint8Array]> {
     this.#assertOpen();
     validateRange(options);

@@ -36,6 +36,16 @@ class MemoryKeyValueStore implements KeyValueStore {
     return this.#values[position]!.slice();
   }
 
+  getTransient(key: Uint8Array): Uint8Array | undefined {
+    this.#assertOpen();
+    validateKey(key);
+    const position = this.#lowerBound(key);
+    const found = this.#keys[position];
+    if (found === undefined || !equalBytes(found, key)) return undefined;
+    // Stored values are replaced on write, never changed in place, so lending one is safe.
+    return this.#values[position]!;
+  }
+
   range(options: RangeOptions): Iterable<[key: Uint8Array, value: Uint8Array]> {
     this.#assertOpen();
     validateRange(options);

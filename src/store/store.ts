@@ -1,6 +1,6 @@
 import { sha256 } from "../crypto/index.js";
 import { GENESIS_CHAIN_HASH, chainHash as nextChainHash } from "../hash/index.js";
-import { byteString, readUint64 } from "./bytes.js";
+import { byteString, readUint64, writeUint64 } from "./bytes.js";
 import { StoreError, storeAssert } from "./errors.js";
 import type { KeyValueStore, WriteCondition, WriteOperation } from "./key-value-store.js";
 import {
@@ -42,6 +42,7 @@ import {
   assertSinkName,
   type ChainEntry,
   type ChainEntrySummary,
+  type ChainEntryWindow,
   type ChainHead,
   decodeAlertRecordValue,
   decodeChainEntrySummary,
@@ -136,6 +137,12 @@ export interface WitnzStore {
   chainEntries(table: string, fromSeq: number, toSeq: number): Iterable<ChainEntry>;
   /** chainEntries without the chain hash and LSN, each part a view of the stored value. */
   chainEntrySummaries(table: string, fromSeq: number, toSeq: number): Iterable<ChainEntrySummary>;
+  /**
+   * Fills `window` with entries fromSeq..toSeq (at most its capacity), replacing what it held;
+   * stops early at the chain's end. chainEntrySummaries for a full scan: nothing is allocated
+   * per entry.
+   */
+  readChainWindow(table: string, fromSeq: number, toSeq: number, window: ChainEntryWindow): void;
   /** The seq of the latest entry appended with this primary key. */
   sequenceForPrimaryKey(table: string, primaryKey: Uint8Array): number | undefined;
   /**
@@ -530,6 +537,37 @@ class KeyValueWitnzStore implements WitnzStore {
         }
       },
     };
+  }
+
+  readChainWindow(table: string, fromSeq: number, toSeq: number, window: ChainEntryWindow): void {
+    assertSequence(fromSeq, "fromSeq");
+    assertCount(toSeq, "toSeq");
+    storeAssert(
+      toSeq - fromSeq < window.capacity,
+      "WITNZ_STORE_INVALID",
+      () => `entries ${fromSeq}..${toSeq} do not fit a window of ${window.capacity}`,
+    );
+    window.reset(fromSeq);
+    // One key, its seq rewritten for each entry: the store copies a key before it returns.
+    const key = encodeChainEntryKey(table, fromSeq);
+    const seqOffset = key.length - CHAIN_ENTRY_KEY_SEQ_BYTES;
+    for (let seq = fromSeq; seq <= toSeq; seq++) {
+      writeUint64(key, seqOffset, seq);
+      const value = this.keyValueStore.getTransient(key);
+      if (value === undefined) {
+        // The chain's end, unless a later entry exists: then an entry in between is missing.
+        writeUint64(key, seqOffset, seq + 1);
+        const later = this.keyValueStore.count({
+          start: key,
+          end: tableKeyRange(KeyTag.chainEntry, table).end,
+        });
+        if (later > 0) {
+          throw new StoreError("WITNZ_STORE_CORRUPT", `chain entry ${seq} of ${table} is missing`);
+        }
+        return;
+      }
+      window.append(value);
+    }
   }
 
   sequenceForPrimaryKey(table: string, primaryKey: Uint8Array): number | undefined {

@@ -136,6 +136,67 @@ export function decodeChainEntrySummary(seq: number, value: Uint8Array): ChainEn
   };
 }
 
+/**
+ * A window of consecutive chain entries' data hashes and primary keys, packed into buffers that
+ * are reused from one window to the next: what a full scan compares, read with no allocation per
+ * entry. Filled by WitnzStore.readChainWindow; entry `index` is seq `firstSeq + index`.
+ */
+export class ChainEntryWindow {
+  /** The seq of the entry at index 0. */
+  firstSeq = 1;
+  /** Entries held, at most `capacity`. */
+  count = 0;
+  /** Entry i's data hash is bytes i * HASH_BYTES up to (i + 1) * HASH_BYTES. */
+  readonly dataHashes: Uint8Array;
+  /** Entry i's primary key is bytes primaryKeyStarts[i] up to primaryKeyStarts[i + 1]. */
+  primaryKeys = new Uint8Array(0);
+  readonly primaryKeyStarts: Uint32Array;
+
+  constructor(readonly capacity: number) {
+    storeAssert(
+      Number.isSafeInteger(capacity) && capacity > 0,
+      "WITNZ_STORE_INVALID",
+      () => `a chain window holds a positive number of entries, got ${capacity}`,
+    );
+    this.dataHashes = new Uint8Array(capacity * HASH_BYTES);
+    this.primaryKeyStarts = new Uint32Array(capacity + 1);
+  }
+
+  /** Empties the window; the next entry appended is `firstSeq`. */
+  reset(firstSeq: number): void {
+    this.firstSeq = firstSeq;
+    this.count = 0;
+  }
+
+  /** Appends a stored chain entry value, copying its data hash and primary key. */
+  append(value: Uint8Array): void {
+    if (value.length < CHAIN_ENTRY_FIXED_BYTES) throw corruptValue("chain entry", value.length);
+    storeAssert(
+      this.count < this.capacity,
+      "WITNZ_STORE_INVALID",
+      () => "the chain window is full",
+    );
+    const index = this.count;
+    // Byte loops: for a few dozen bytes they cost less than the views `set` would need.
+    const hashes = this.dataHashes;
+    const hashStart = index * HASH_BYTES;
+    for (let offset = 0; offset < HASH_BYTES; offset++) hashes[hashStart + offset] = value[offset]!;
+    const start = this.primaryKeyStarts[index]!;
+    const end = start + value.length - CHAIN_ENTRY_FIXED_BYTES;
+    if (end > this.primaryKeys.length) {
+      const grown = new Uint8Array(Math.max(end, this.primaryKeys.length * 2, 1024));
+      grown.set(this.primaryKeys.subarray(0, start));
+      this.primaryKeys = grown;
+    }
+    const keys = this.primaryKeys;
+    for (let from = CHAIN_ENTRY_FIXED_BYTES, to = start; to < end; from++, to++) {
+      keys[to] = value[from]!;
+    }
+    this.primaryKeyStarts[index + 1] = end;
+    this.count = index + 1;
+  }
+}
+
 export function encodeChainHeadValue(head: ChainHead): Uint8Array {
   const value = new Uint8Array(CHAIN_HEAD_BYTES);
   writeUint64(value, 0, head.size);

@@ -63,6 +63,16 @@ export class PrimaryKeyWriter {
     return true;
   }
 
+  /** Whether the key last written is `bytes[start..end)`, byte for byte. */
+  equalsRange(bytes: Uint8Array, start: number, end: number): boolean {
+    if (end - start !== this.length) return false;
+    const out = this.buffer;
+    for (let index = 0; index < this.length; index++) {
+      if (out[index] !== bytes[start + index]) return false;
+    }
+    return true;
+  }
+
   /** A copy of the key last written, to keep. */
   bytes(): Uint8Array {
     return this.buffer.slice(0, this.length);

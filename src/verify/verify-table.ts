@@ -96,20 +96,17 @@ export async function verifyTable(
       rowsChecked += 1;
       primaryKey.write(row);
       const digest = mode === "rows" ? hasher.digestRow(row) : undefined;
-      let seq: number | undefined;
-      let recordedHash: Uint8Array | undefined;
-      const expected = cursor.peek();
-      if (expected !== undefined && primaryKey.equals(expected.primaryKey)) {
-        seq = expected.seq;
-        recordedHash = expected.dataHash;
+      let seq = cursor.peek();
+      // Whether the row's data hash is the entry's; only read when seq is set and digest is.
+      let hashMatches = false;
+      if (seq !== undefined && cursor.primaryKeyMatches(primaryKey)) {
+        if (digest !== undefined) hashMatches = cursor.dataHashMatches(digest);
         cursor.advance();
       } else {
         seq = store.sequenceForPrimaryKey(layout.name, primaryKey.bytes());
-        if (seq !== undefined && seq <= size) {
-          cursor.resumeAfter(seq);
-          if (digest !== undefined) recordedHash = store.chainEntry(layout.name, seq)?.dataHash;
-        } else if (seq !== undefined && digest !== undefined) {
-          recordedHash = store.chainEntry(layout.name, seq)?.dataHash;
+        if (seq !== undefined && seq <= size) cursor.resumeAfter(seq);
+        if (seq !== undefined && digest !== undefined) {
+          hashMatches = sameDigest(digest, store.chainEntry(layout.name, seq)?.dataHash);
         }
       }
       // Not in the chain, or a second row with a key already matched (the key constraint was
@@ -119,7 +116,7 @@ export async function verifyTable(
           primaryKey: primaryKey.bytes(),
           dataHash: digest === undefined ? undefined : Buffer.from(digest, "latin1"),
         });
-      } else if (digest !== undefined && !sameDigest(digest, recordedHash)) {
+      } else if (digest !== undefined && !hashMatches) {
         modified.push(decodePrimaryKey(primaryKey.bytes()));
       }
       if (rowsChecked % progressIntervalRows === 0) {

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import {
+  ChainEntryWindow,
   encodeMetaKey,
   KEY_BYTES_MAX,
   type KeyValueStore,
@@ -358,6 +359,31 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
       expect([...store.chainEntries(table, 4, 100)]).toEqual(entries.slice(3));
       expect([...store.chainEntries(table, 6, 9)]).toEqual([]);
       expect(store.tables()).toEqual([table]);
+    });
+
+    test("window reads across several windows equal chainEntry, and stop at the chain's end", async () => {
+      const entries = makeEntries(1, 23, GENESIS);
+      const batch = store.batch();
+      for (const entry of entries) batch.appendChainEntry(table, entry);
+      await store.commit(batch);
+      const window = new ChainEntryWindow(5);
+      for (let from = 1; from <= 23; from += 5) {
+        store.readChainWindow(table, from, Math.min(from + 4, 30), window);
+        expect(window.firstSeq).toBe(from);
+        expect(window.count).toBe(Math.min(5, 24 - from));
+        for (let index = 0; index < window.count; index++) {
+          const entry = store.chainEntry(table, from + index)!;
+          const hash = window.dataHashes.subarray(index * 32, (index + 1) * 32);
+          expect(Buffer.from(hash).equals(Buffer.from(entry.dataHash))).toBe(true);
+          const key = window.primaryKeys.subarray(
+            window.primaryKeyStarts[index]!,
+            window.primaryKeyStarts[index + 1]!,
+          );
+          expect(Buffer.from(key).equals(Buffer.from(entry.primaryKey))).toBe(true);
+        }
+      }
+      store.readChainWindow(table, 24, 28, window);
+      expect(window.count).toBe(0);
     });
 
     test("an LSN keeps all 64 bits", async () => {
