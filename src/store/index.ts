@@ -54,7 +54,6 @@ export {
   type AlertDeliveryState,
   type AlertSeverity,
   type ChainEntry,
-  type ChainEntrySummary,
   ChainEntryWindow,
   type ChainHead,
   encodeViolationRecord,

@@ -1,6 +1,6 @@
 import { sha256 } from "../crypto/index.js";
 import { GENESIS_CHAIN_HASH, chainHash as nextChainHash } from "../hash/index.js";
-import { byteString, readUint64, writeUint64 } from "./bytes.js";
+import { byteString, writeUint64 } from "./bytes.js";
 import { StoreError, storeAssert } from "./errors.js";
 import type { KeyValueStore, WriteCondition, WriteOperation } from "./key-value-store.js";
 import {
@@ -41,11 +41,9 @@ import {
   assertOutboxAlert,
   assertSinkName,
   type ChainEntry,
-  type ChainEntrySummary,
   type ChainEntryWindow,
   type ChainHead,
   decodeAlertRecordValue,
-  decodeChainEntrySummary,
   decodeChainEntryValue,
   decodeChainHeadValue,
   decodeCheckpointValue,
@@ -135,12 +133,9 @@ export interface WitnzStore {
   chainEntry(table: string, seq: number): ChainEntry | undefined;
   /** Entries fromSeq..toSeq, both inclusive, ascending; stops early at the chain's end. */
   chainEntries(table: string, fromSeq: number, toSeq: number): Iterable<ChainEntry>;
-  /** chainEntries without the chain hash and LSN, each part a view of the stored value. */
-  chainEntrySummaries(table: string, fromSeq: number, toSeq: number): Iterable<ChainEntrySummary>;
   /**
    * Fills `window` with entries fromSeq..toSeq (at most its capacity), replacing what it held;
-   * stops early at the chain's end. chainEntrySummaries for a full scan: nothing is allocated
-   * per entry.
+   * stops early at the chain's end. For a full scan: nothing is allocated per entry.
    */
   readChainWindow(table: string, fromSeq: number, toSeq: number, window: ChainEntryWindow): void;
   /** The seq of the latest entry appended with this primary key. */
@@ -504,36 +499,6 @@ class KeyValueWitnzStore implements WitnzStore {
       *[Symbol.iterator]() {
         for (const [key, value] of entries) {
           yield decodeChainEntryValue(decodeChainEntryKey(key).seq, value);
-        }
-      },
-    };
-  }
-
-  chainEntrySummaries(table: string, fromSeq: number, toSeq: number): Iterable<ChainEntrySummary> {
-    assertSequence(fromSeq, "fromSeq");
-    assertCount(toSeq, "toSeq");
-    if (toSeq < fromSeq) return [];
-    const entries = this.keyValueStore.range({
-      start: encodeChainEntryKey(table, fromSeq),
-      end:
-        toSeq === Number.MAX_SAFE_INTEGER
-          ? tableKeyRange(KeyTag.chainEntry, table).end
-          : encodeChainEntryKey(table, toSeq + 1),
-    });
-    return {
-      *[Symbol.iterator]() {
-        // Chain entries are contiguous from 1, so the seq is counted, not decoded from each key;
-        // a gap is corruption.
-        let seq = fromSeq;
-        for (const [key, value] of entries) {
-          if (readUint64(key, key.length - CHAIN_ENTRY_KEY_SEQ_BYTES) !== seq) {
-            throw new StoreError(
-              "WITNZ_STORE_CORRUPT",
-              `chain entry ${seq} of ${table} is missing`,
-            );
-          }
-          yield decodeChainEntrySummary(seq, value);
-          seq += 1;
         }
       },
     };

@@ -118,25 +118,6 @@ export function decodeChainEntryValue(seq: number, value: Uint8Array): ChainEntr
 }
 
 /**
- * The parts of a chain entry a full scan compares, as views of the stored value (no copies):
- * for reading every entry once, where chainEntry's copies would cost more than the read.
- */
-export interface ChainEntrySummary {
-  readonly seq: number;
-  readonly dataHash: Uint8Array;
-  readonly primaryKey: Uint8Array;
-}
-
-export function decodeChainEntrySummary(seq: number, value: Uint8Array): ChainEntrySummary {
-  if (value.length < CHAIN_ENTRY_FIXED_BYTES) throw corruptValue("chain entry", value.length);
-  return {
-    seq,
-    dataHash: value.subarray(0, HASH_BYTES),
-    primaryKey: value.subarray(CHAIN_ENTRY_FIXED_BYTES),
-  };
-}
-
-/**
  * A window of consecutive chain entries' data hashes and primary keys, packed into buffers that
  * are reused from one window to the next: what a full scan compares, read with no allocation per
  * entry. Filled by WitnzStore.readChainWindow; entry `index` is seq `firstSeq + index`.

@@ -23,7 +23,7 @@ export class PrimaryKeyWriter {
     this.header = allNull.subarray(0, allNull.length - positions.length);
   }
 
-  /** Writes the row's key; `bytes()` or `equals()` read it until the next call. */
+  /** Writes the row's key; `bytes()` or `equalsRange()` read it until the next call. */
   write(row: CopyRowView): void {
     let total = this.header.length;
     for (const position of this.positions) {
@@ -52,15 +52,6 @@ export class PrimaryKeyWriter {
       for (let index = start; index < end; index++) out[offset++] = row.bytes[index]!;
     }
     this.length = offset;
-  }
-
-  /** Whether the key last written is `other`, byte for byte. */
-  equals(other: Uint8Array): boolean {
-    if (other.length !== this.length) return false;
-    const out = this.buffer;
-    for (let index = 0; index < other.length; index++)
-      if (out[index] !== other[index]) return false;
-    return true;
   }
 
   /** Whether the key last written is `bytes[start..end)`, byte for byte. */
