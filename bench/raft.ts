@@ -10,12 +10,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, fdatasyncSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createDevelopmentCertificates } from "../src/certs/index.js";
+import { freePort } from "../src/local/index.js";
 
 export interface BenchRaftOptions {
   /** Where data, certificates and the flush probe go; a fresh temporary directory if absent. */
@@ -246,14 +246,6 @@ function flushRate(directory: string, durationMs: number): number {
     unlinkSync(path);
   }
   return round(flushes / ((performance.now() - startMs) / 1000));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {

@@ -36,6 +36,7 @@ import {
   type TestPostgres,
 } from "../../src/postgres/index.js";
 import { openStore, type WitnzStore } from "../../src/store/index.js";
+import { until } from "../support/until.js";
 
 let server: TestPostgres;
 let client: pg.Client;
@@ -88,14 +89,6 @@ async function currentLsn(): Promise<bigint> {
   const result = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
   const [high, low] = result.rows[0]!.lsn.split("/") as [string, string];
   return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe("capture", () => {

@@ -7,19 +7,9 @@ import { dropReplicationSlot, type TestPostgres } from "../../src/postgres/index
 
 export { freePort } from "../../src/local/index.js";
 
-export async function until<T>(
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+import { until } from "../support/until.js";
+
+export { until };
 
 export interface NodeConfigOptions {
   readonly server: TestPostgres;

@@ -19,6 +19,7 @@ import {
   type TestPostgres,
 } from "../../src/postgres/index.js";
 import { openStore } from "../../src/store/index.js";
+import { until } from "../support/until.js";
 import { witnz } from "../verify/helpers.js";
 
 const BIN = new URL("../../dist/src/cli/bin.js", import.meta.url).pathname;
@@ -32,20 +33,6 @@ let httpPort: number;
 let receiver: Server;
 const received: Array<{ body: Record<string, unknown>; signed: boolean; atMs: number }> = [];
 const children = new Set<ChildProcess>();
-
-async function until<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function startNode(): ChildProcess {
   const child = spawn(process.execPath, [BIN, "start", "--config", configPath], {

@@ -2,11 +2,13 @@
 // driven over their line protocol. Every wait is bounded; `stopAll` kills whatever is left.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createDevelopmentCertificates } from "../../src/certs/index.js";
+import { freePort } from "../../src/local/index.js";
 import { temporaryDirectory } from "./runner-harness.js";
+
+export { freePort };
 
 export const NODE_ENTRY = new URL("../../dist/src/raft/runner/process-node.js", import.meta.url)
   .pathname;
@@ -347,14 +349,6 @@ export class ProcessCluster {
 
 export function address(port: number): string {
   return `127.0.0.1:${port}`;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export function delay(ms: number): Promise<void> {

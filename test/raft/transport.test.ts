@@ -1,6 +1,5 @@
 // The ConnectRPC transport over real mutual TLS on 127.0.0.1, with real LMDB, default timings.
 import { readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
@@ -8,6 +7,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDevelopmentCertificates } from "../../src/certs/index.js";
 import { RaftService, SendRequestSchema } from "../../src/gen/raft_pb.js";
+import { freePort } from "../../src/local/index.js";
 import {
   ConnectRaftTransport,
   decodeMessage,
@@ -48,14 +48,6 @@ const tlsOf = (root: string, node: string) => ({
   certificate: readFileSync(join(root, "out", `${node}.crt`)),
   key: readFileSync(join(root, "out", `${node}.key`)),
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test("message codec round-trips every message type", () => {
   const header = { from: toNodeId("a"), to: toNodeId("b"), term: 7 } as const;

@@ -20,6 +20,7 @@ import {
 } from "../../src/postgres/index.js";
 import type { NodeStatus } from "../../src/status/index.js";
 import { openStore } from "../../src/store/index.js";
+import { until } from "../support/until.js";
 import { witnz } from "../verify/helpers.js";
 
 const BIN = new URL("../../dist/src/cli/bin.js", import.meta.url).pathname;
@@ -30,20 +31,6 @@ let client: pg.Client;
 let directory: string;
 let httpPort: number;
 const children = new Set<ChildProcess>();
-
-async function until<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function writeConfig(name: string, databasePort: number): Promise<string> {
   const path = join(directory, name);
