@@ -15,21 +15,10 @@ import { pathToFileURL } from "node:url";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { resolveTable, type TableLayout } from "../src/catalog/index.js";
-import {
-  chainHash,
-  dataHash,
-  encodePrimaryKey,
-  encodeRow,
-  GENESIS_CHAIN_HASH,
-} from "../src/hash/index.js";
-import {
-  connectSession,
-  copyTableRows,
-  copyTableText,
-  startTestPostgres,
-} from "../src/postgres/index.js";
+import { connectSession, copyTableRows, startTestPostgres } from "../src/postgres/index.js";
 import { openStore, type WitnzStore } from "../src/store/index.js";
 import { RowHasher, verifyTable } from "../src/verify/index.js";
+import { recordRowsAsCapture } from "../test/verify/helpers.js";
 
 export interface BenchVerifyOptions {
   readonly rows?: number;
@@ -60,7 +49,6 @@ const ROWS_QUICK = 100_000;
 const RUNS_DEFAULT = 3;
 const RATIO_GOAL_MAX = 1.5;
 /** Chain entries per store commit while recording: two puts each, far below the write limit. */
-const RECORD_BATCH_ENTRIES = 10_000;
 const TABLE = "bench_events";
 
 export async function benchVerify(options: BenchVerifyOptions = {}): Promise<BenchVerifyResult> {
@@ -98,7 +86,7 @@ export async function benchVerify(options: BenchVerifyOptions = {}): Promise<Ben
     const layout = await resolveTable(client, TABLE);
     store = await openStore(join(directory, "store"));
     const recordStart = performance.now();
-    await recordChain(store, client, layout);
+    await recordRowsAsCapture(store, client, layout);
     const recordChainMs = performance.now() - recordStart;
 
     let copyBytes = 0;
@@ -162,41 +150,6 @@ export async function benchVerify(options: BenchVerifyOptions = {}): Promise<Ben
     await server.stop();
     await rm(directory, { recursive: true, force: true });
   }
-}
-
-/** The chain as capture records it: one entry per row, data hash and primary key bytes. */
-async function recordChain(
-  store: WitnzStore,
-  client: pg.Client,
-  layout: TableLayout,
-): Promise<void> {
-  const keyPositions = layout.primaryKey.map((column) => layout.columns.indexOf(column));
-  let head = { size: 0, chainHash: GENESIS_CHAIN_HASH as Uint8Array };
-  let batch = store.batch();
-  for await (const row of copyTableText(client, layout.schema, layout.table, layout.columns)) {
-    const hash = dataHash(
-      encodeRow({
-        schema: layout.schema,
-        table: layout.table,
-        columns: layout.columns,
-        values: row,
-      }),
-    );
-    const seq = head.size + 1;
-    head = { size: seq, chainHash: chainHash(head.chainHash, seq, hash) };
-    batch.appendChainEntry(layout.name, {
-      seq,
-      dataHash: hash,
-      chainHash: head.chainHash,
-      lsn: BigInt(seq),
-      primaryKey: encodePrimaryKey(keyPositions.map((position) => row[position]!)),
-    });
-    if (seq % RECORD_BATCH_ENTRIES === 0) {
-      await store.commit(batch);
-      batch = store.batch();
-    }
-  }
-  await store.commit(batch);
 }
 
 /** COPY the same columns to STDOUT and drop every chunk; returns the bytes received. */

@@ -5,6 +5,8 @@ import { describe, expect, test } from "vitest";
 
 const SRC = new URL("../../src/", import.meta.url).pathname;
 const PURE_MODULES = ["hash", "merkle", "checkpoint", "cluster"];
+// Pure folders inside edge modules: the Raft core (its runner and transport are the edge).
+const PURE_FOLDERS = ["raft/core"];
 // Pure files inside edge modules: the pgoutput decoder and the COPY text parser.
 const PURE_FILES = [
   "postgres/pgoutput.ts",
@@ -46,7 +48,7 @@ describe("architecture", () => {
   test("pure modules use no randomness, clock, timers or node: imports", () => {
     const violations: string[] = [];
     const files = [
-      ...PURE_MODULES.flatMap((module) => sourceFiles(join(SRC, module))),
+      ...[...PURE_MODULES, ...PURE_FOLDERS].flatMap((folder) => sourceFiles(join(SRC, folder))),
       ...PURE_FILES.map((file) => join(SRC, file)),
     ];
     for (const file of files) {
@@ -54,13 +56,22 @@ describe("architecture", () => {
       for (const pattern of [
         /Math\.random/,
         /\bDate\b/,
-        /setTimeout|setInterval|setImmediate/,
+        /setTimeout|setInterval|setImmediate|queueMicrotask/,
         /from\s+"node:/,
         /\bprocess\./,
       ]) {
         if (pattern.test(text)) violations.push(`${relative(SRC, file)} uses ${pattern.source}`);
       }
     }
+    expect(violations).toEqual([]);
+  });
+
+  test("the Raft core imports nothing from outside its own folder", () => {
+    const violations = sourceFiles(join(SRC, "raft/core")).flatMap((file) =>
+      importsOf(readFileSync(file, "utf8"))
+        .filter((specifier) => specifier.startsWith("../"))
+        .map((specifier) => `${relative(SRC, file)} imports ${specifier}`),
+    );
     expect(violations).toEqual([]);
   });
 });
