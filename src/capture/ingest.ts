@@ -18,7 +18,7 @@ import {
 import { chainHash, dataHash, encodeRow, GENESIS_CHAIN_HASH } from "../hash/index.js";
 import { MerkleTree, type TreeNodeStore } from "../merkle/index.js";
 import { formatLsn, LSN_ZERO, type Lsn, toLsn } from "../postgres/index.js";
-import type { StoreBatch, WitnzStore } from "../store/index.js";
+import type { StoreBatch, TreeNodeStorage, WitnzStore } from "../store/index.js";
 import type { AssemblerEvent, Change } from "./changes.js";
 import { type Gap, signGapNote } from "./gap.js";
 
@@ -69,7 +69,8 @@ export interface IngestOptions {
 
 interface TableState {
   readonly tree: MerkleTree;
-  readonly nodes: { batch: StoreBatch | undefined };
+  /** Where the tree reads and writes: the current batch's view, or committed nodes between batches. */
+  readonly nodes: { batch: StoreBatch | undefined; storage: TreeNodeStorage };
   layout: TableLayout | undefined;
   chainHash: Uint8Array;
   size: number;
@@ -180,13 +181,15 @@ export class Ingester {
     let state = this.#tables.get(table);
     if (state !== undefined) return state;
     const head = this.#store.chainHead(table);
-    const nodes: { batch: StoreBatch | undefined } = { batch: undefined };
-    const store = this.#store;
+    const nodes: TableState["nodes"] = {
+      batch: undefined,
+      storage: this.#store.treeNodes(table),
+    };
     const nodeStore: TreeNodeStore = {
-      get: (level, index) => store.treeNodes(table, nodes.batch).get(level, index),
+      get: (level, index) => nodes.storage.get(level, index),
       set: (level, index, hash) => {
         if (nodes.batch === undefined) throw new Error("tree node written outside a batch");
-        store.treeNodes(table, nodes.batch).set(level, index, hash);
+        nodes.storage.set(level, index, hash);
       },
     };
     const size = head?.size ?? 0;
@@ -264,7 +267,10 @@ export class Ingester {
   #stageChange(change: Change): void {
     const batch = this.#currentBatch();
     const state = this.#table(change.table);
-    state.nodes.batch = batch;
+    if (state.nodes.batch !== batch) {
+      state.nodes.batch = batch;
+      state.nodes.storage = this.#store.treeNodes(change.table, batch);
+    }
     switch (change.kind) {
       case "layout":
         state.layout = change.layout;
@@ -357,7 +363,10 @@ export class Ingester {
       if (acknowledgeLsn !== undefined) tablesCheckpointed = this.#stageCheckpoints(batch);
       await this.#store.commit(batch);
     }
-    for (const state of this.#tables.values()) state.nodes.batch = undefined;
+    for (const [table, state] of this.#tables) {
+      state.nodes.batch = undefined;
+      state.nodes.storage = this.#store.treeNodes(table);
+    }
     this.#batch = undefined;
     this.#stagedChanges = 0;
     this.#stagedRows = new Map();
