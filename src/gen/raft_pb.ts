@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file raft.proto.
  */
 export const file_raft: GenFile = /*@__PURE__*/
-  fileDesc("CgpyYWZ0LnByb3RvEg13aXRuei5yYWZ0LnYxIloKBUVudHJ5Eg0KBWluZGV4GAEgASgEEgwKBHRlcm0YAiABKAQSJgoEdHlwZRgDIAEoDjIYLndpdG56LnJhZnQudjEuRW50cnlUeXBlEgwKBGRhdGEYBCABKAwiLQoJQ29uZlN0YXRlEg4KBnZvdGVycxgBIAMoCRIQCghsZWFybmVycxgCIAMoCSJjCghTbmFwc2hvdBINCgVpbmRleBgBIAEoBBIMCgR0ZXJtGAIgASgEEiwKCmNvbmZfc3RhdGUYAyABKAsyGC53aXRuei5yYWZ0LnYxLkNvbmZTdGF0ZRIMCgRkYXRhGAQgASgMImsKC1ZvdGVSZXF1ZXN0EhAKCHByZV92b3RlGAEgASgIEhYKDmxhc3RfbG9nX2luZGV4GAIgASgEEhUKDWxhc3RfbG9nX3Rlcm0YAyABKAQSGwoTbGVhZGVyc2hpcF90cmFuc2ZlchgEIAEoCCIxCgxWb3RlUmVzcG9uc2USEAoIcHJlX3ZvdGUYASABKAgSDwoHZ3JhbnRlZBgCIAEoCCJ8Cg1BcHBlbmRSZXF1ZXN0EhYKDnByZXZfbG9nX2luZGV4GAEgASgEEhUKDXByZXZfbG9nX3Rlcm0YAiABKAQSJQoHZW50cmllcxgDIAMoCzIULndpdG56LnJhZnQudjEuRW50cnkSFQoNbGVhZGVyX2NvbW1pdBgEIAEoBCJ1Cg5BcHBlbmRSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEhMKC21hdGNoX2luZGV4GAIgASgEEhYKDnJlamVjdGVkX2luZGV4GAMgASgEEhIKCmhpbnRfaW5kZXgYBCABKAQSEQoJaGludF90ZXJtGAUgASgEIjkKCUhlYXJ0YmVhdBIVCg1sZWFkZXJfY29tbWl0GAEgASgEEhUKDXJlYWRfc2VxdWVuY2UYAiABKAQiKgoRSGVhcnRiZWF0UmVzcG9uc2USFQoNcmVhZF9zZXF1ZW5jZRgBIAEoBCI8Cg9JbnN0YWxsU25hcHNob3QSKQoIc25hcHNob3QYASABKAsyFy53aXRuei5yYWZ0LnYxLlNuYXBzaG90IgwKClRpbWVvdXROb3ci3gMKC1JhZnRNZXNzYWdlEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDAoEdGVybRgDIAEoBBIqCgR2b3RlGAogASgLMhoud2l0bnoucmFmdC52MS5Wb3RlUmVxdWVzdEgAEjQKDXZvdGVfcmVzcG9uc2UYCyABKAsyGy53aXRuei5yYWZ0LnYxLlZvdGVSZXNwb25zZUgAEi4KBmFwcGVuZBgMIAEoCzIcLndpdG56LnJhZnQudjEuQXBwZW5kUmVxdWVzdEgAEjgKD2FwcGVuZF9yZXNwb25zZRgNIAEoCzIdLndpdG56LnJhZnQudjEuQXBwZW5kUmVzcG9uc2VIABItCgloZWFydGJlYXQYDiABKAsyGC53aXRuei5yYWZ0LnYxLkhlYXJ0YmVhdEgAEj4KEmhlYXJ0YmVhdF9yZXNwb25zZRgPIAEoCzIgLndpdG56LnJhZnQudjEuSGVhcnRiZWF0UmVzcG9uc2VIABIyCghzbmFwc2hvdBgQIAEoCzIeLndpdG56LnJhZnQudjEuSW5zdGFsbFNuYXBzaG90SAASMAoLdGltZW91dF9ub3cYESABKAsyGS53aXRuei5yYWZ0LnYxLlRpbWVvdXROb3dIAEIGCgRib2R5Ik8KC1NlbmRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLAoIbWVzc2FnZXMYAiADKAsyGi53aXRuei5yYWZ0LnYxLlJhZnRNZXNzYWdlIg4KDFNlbmRSZXNwb25zZSpvCglFbnRyeVR5cGUSGgoWRU5UUllfVFlQRV9VTlNQRUNJRklFRBAAEhUKEUVOVFJZX1RZUEVfTk9STUFMEAESGgoWRU5UUllfVFlQRV9DT05GX0NIQU5HRRACEhMKD0VOVFJZX1RZUEVfTk9PUBADMk4KC1JhZnRTZXJ2aWNlEj8KBFNlbmQSGi53aXRuei5yYWZ0LnYxLlNlbmRSZXF1ZXN0Ghsud2l0bnoucmFmdC52MS5TZW5kUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("CgpyYWZ0LnByb3RvEg13aXRuei5yYWZ0LnYxIloKBUVudHJ5Eg0KBWluZGV4GAEgASgEEgwKBHRlcm0YAiABKAQSJgoEdHlwZRgDIAEoDjIYLndpdG56LnJhZnQudjEuRW50cnlUeXBlEgwKBGRhdGEYBCABKAwiLQoJQ29uZlN0YXRlEg4KBnZvdGVycxgBIAMoCRIQCghsZWFybmVycxgCIAMoCSJjCghTbmFwc2hvdBINCgVpbmRleBgBIAEoBBIMCgR0ZXJtGAIgASgEEiwKCmNvbmZfc3RhdGUYAyABKAsyGC53aXRuei5yYWZ0LnYxLkNvbmZTdGF0ZRIMCgRkYXRhGAQgASgMImsKC1ZvdGVSZXF1ZXN0EhAKCHByZV92b3RlGAEgASgIEhYKDmxhc3RfbG9nX2luZGV4GAIgASgEEhUKDWxhc3RfbG9nX3Rlcm0YAyABKAQSGwoTbGVhZGVyc2hpcF90cmFuc2ZlchgEIAEoCCIxCgxWb3RlUmVzcG9uc2USEAoIcHJlX3ZvdGUYASABKAgSDwoHZ3JhbnRlZBgCIAEoCCJ8Cg1BcHBlbmRSZXF1ZXN0EhYKDnByZXZfbG9nX2luZGV4GAEgASgEEhUKDXByZXZfbG9nX3Rlcm0YAiABKAQSJQoHZW50cmllcxgDIAMoCzIULndpdG56LnJhZnQudjEuRW50cnkSFQoNbGVhZGVyX2NvbW1pdBgEIAEoBCJ1Cg5BcHBlbmRSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEhMKC21hdGNoX2luZGV4GAIgASgEEhYKDnJlamVjdGVkX2luZGV4GAMgASgEEhIKCmhpbnRfaW5kZXgYBCABKAQSEQoJaGludF90ZXJtGAUgASgEIjkKCUhlYXJ0YmVhdBIVCg1sZWFkZXJfY29tbWl0GAEgASgEEhUKDXJlYWRfc2VxdWVuY2UYAiABKAQiKgoRSGVhcnRiZWF0UmVzcG9uc2USFQoNcmVhZF9zZXF1ZW5jZRgBIAEoBCI8Cg9JbnN0YWxsU25hcHNob3QSKQoIc25hcHNob3QYASABKAsyFy53aXRuei5yYWZ0LnYxLlNuYXBzaG90IgwKClRpbWVvdXROb3ci3gMKC1JhZnRNZXNzYWdlEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDAoEdGVybRgDIAEoBBIqCgR2b3RlGAogASgLMhoud2l0bnoucmFmdC52MS5Wb3RlUmVxdWVzdEgAEjQKDXZvdGVfcmVzcG9uc2UYCyABKAsyGy53aXRuei5yYWZ0LnYxLlZvdGVSZXNwb25zZUgAEi4KBmFwcGVuZBgMIAEoCzIcLndpdG56LnJhZnQudjEuQXBwZW5kUmVxdWVzdEgAEjgKD2FwcGVuZF9yZXNwb25zZRgNIAEoCzIdLndpdG56LnJhZnQudjEuQXBwZW5kUmVzcG9uc2VIABItCgloZWFydGJlYXQYDiABKAsyGC53aXRuei5yYWZ0LnYxLkhlYXJ0YmVhdEgAEj4KEmhlYXJ0YmVhdF9yZXNwb25zZRgPIAEoCzIgLndpdG56LnJhZnQudjEuSGVhcnRiZWF0UmVzcG9uc2VIABIyCghzbmFwc2hvdBgQIAEoCzIeLndpdG56LnJhZnQudjEuSW5zdGFsbFNuYXBzaG90SAASMAoLdGltZW91dF9ub3cYESABKAsyGS53aXRuei5yYWZ0LnYxLlRpbWVvdXROb3dIAEIGCgRib2R5Ik8KC1NlbmRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLAoIbWVzc2FnZXMYAiADKAsyGi53aXRuei5yYWZ0LnYxLlJhZnRNZXNzYWdlIg4KDFNlbmRSZXNwb25zZSI1Cg5Qcm9wb3NlUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB2NvbW1hbmQYAiABKAwiIAoPUHJvcG9zZVJlc3BvbnNlEg0KBWluZGV4GAEgASgEKm8KCUVudHJ5VHlwZRIaChZFTlRSWV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRRU5UUllfVFlQRV9OT1JNQUwQARIaChZFTlRSWV9UWVBFX0NPTkZfQ0hBTkdFEAISEwoPRU5UUllfVFlQRV9OT09QEAMymAEKC1JhZnRTZXJ2aWNlEj8KBFNlbmQSGi53aXRuei5yYWZ0LnYxLlNlbmRSZXF1ZXN0Ghsud2l0bnoucmFmdC52MS5TZW5kUmVzcG9uc2USSAoHUHJvcG9zZRIdLndpdG56LnJhZnQudjEuUHJvcG9zZVJlcXVlc3QaHi53aXRuei5yYWZ0LnYxLlByb3Bvc2VSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message witnz.raft.v1.Entry
@@ -411,6 +411,51 @@ export const SendResponseSchema: GenMessage<SendResponse> = /*@__PURE__*/
   messageDesc(file_raft, 13);
 
 /**
+ * @generated from message witnz.raft.v1.ProposeRequest
+ */
+export type ProposeRequest = Message<"witnz.raft.v1.ProposeRequest"> & {
+  /**
+   * The receiver refuses a proposal for another cluster.
+   *
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * One encoded cluster command (docs/design/cluster.md).
+   *
+   * @generated from field: bytes command = 2;
+   */
+  command: Uint8Array;
+};
+
+/**
+ * Describes the message witnz.raft.v1.ProposeRequest.
+ * Use `create(ProposeRequestSchema)` to create a new message.
+ */
+export const ProposeRequestSchema: GenMessage<ProposeRequest> = /*@__PURE__*/
+  messageDesc(file_raft, 14);
+
+/**
+ * @generated from message witnz.raft.v1.ProposeResponse
+ */
+export type ProposeResponse = Message<"witnz.raft.v1.ProposeResponse"> & {
+  /**
+   * The Raft log index the command was applied at.
+   *
+   * @generated from field: uint64 index = 1;
+   */
+  index: bigint;
+};
+
+/**
+ * Describes the message witnz.raft.v1.ProposeResponse.
+ * Use `create(ProposeResponseSchema)` to create a new message.
+ */
+export const ProposeResponseSchema: GenMessage<ProposeResponse> = /*@__PURE__*/
+  messageDesc(file_raft, 15);
+
+/**
  * @generated from enum witnz.raft.v1.EntryType
  */
 export enum EntryType {
@@ -455,6 +500,17 @@ export const RaftService: GenService<{
     methodKind: "unary";
     input: typeof SendRequestSchema;
     output: typeof SendResponseSchema;
+  },
+  /**
+   * A member's command for the leader to append; answered once the leader applied it. The
+   * receiver checks that the command speaks for the caller (its certificate's common name).
+   *
+   * @generated from rpc witnz.raft.v1.RaftService.Propose
+   */
+  propose: {
+    methodKind: "unary";
+    input: typeof ProposeRequestSchema;
+    output: typeof ProposeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_raft, 0);

@@ -86,5 +86,7 @@ export {
   type ConnectTransportOptions,
   decodeMessage,
   encodeMessage,
+  PROPOSE_BYTES_MAX,
+  type ProposalHandler,
   type TlsFiles,
 } from "./transport/index.js";

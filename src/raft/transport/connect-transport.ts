@@ -19,7 +19,7 @@ import {
   createConnectTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
-import { RaftService, SendRequestSchema } from "../../gen/raft_pb.js";
+import { ProposeRequestSchema, RaftService, SendRequestSchema } from "../../gen/raft_pb.js";
 import type { Message, NodeId, RaftTransport } from "../index.js";
 import { RaftRunnerError } from "../index.js";
 import { decodeMessage, encodeMessage } from "./message-codec.js";
@@ -34,6 +34,16 @@ export const SEND_BYTES_MAX = 64 * 1024 * 1024;
 export const SEND_TIMEOUT_MS = 5_000;
 /** Pause after a failed Send before the next, so an unreachable peer costs no busy loop. */
 export const SEND_RETRY_DELAY_MS = 100;
+
+/** Bytes of one proposed command (a cluster command is at most 8 KiB). */
+export const PROPOSE_BYTES_MAX = 64 * 1024;
+
+/**
+ * Appends a member's command through this node (the leader) and resolves with its log index once
+ * applied. `peer` is the caller's certificate common name. Throw a ConnectError to choose the
+ * code the caller sees; any other error reaches it as UNAVAILABLE with its message.
+ */
+export type ProposalHandler = (peer: string, command: Uint8Array) => Promise<number>;
 
 export interface TlsFiles {
   /** PEM: the cluster CA, this node's certificate (CN = node id) and its private key. */
@@ -69,6 +79,7 @@ export class ConnectRaftTransport implements RaftTransport {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private server: http2.Http2SecureServer | null = null;
   private receive: ((message: Message) => void) | null = null;
+  private proposalHandler: ProposalHandler | null = null;
   private closed = false;
   /** Failures of incoming or outgoing calls, most recent last (for tests and metrics). */
   readonly refusals: string[] = [];
@@ -101,6 +112,33 @@ export class ConnectRaftTransport implements RaftTransport {
             for (const message of messages) this.receive?.(message);
             return {};
           },
+          propose: async (request, context) => {
+            const peer = context.values.get(peerIdentityKey);
+            if (peer === null) throw this.refuse("a proposal without a certificate");
+            if (request.clusterId !== this.options.clusterId) {
+              throw this.refuse(`a proposal from ${peer} of cluster "${request.clusterId}"`);
+            }
+            if (request.command.byteLength > PROPOSE_BYTES_MAX) {
+              throw new ConnectError(
+                `a proposal of ${request.command.byteLength} bytes; at most ${PROPOSE_BYTES_MAX}`,
+                Code.ResourceExhausted,
+              );
+            }
+            const handler = this.proposalHandler;
+            if (handler === null) {
+              throw new ConnectError(`${this.id} takes no proposals`, Code.Unavailable);
+            }
+            try {
+              return { index: BigInt(await handler(peer, request.command)) };
+            } catch (error) {
+              throw error instanceof ConnectError
+                ? error
+                : new ConnectError(
+                    error instanceof Error ? error.message : String(error),
+                    Code.Unavailable,
+                  );
+            }
+          },
         }),
     });
     const server = http2.createSecureServer(
@@ -128,6 +166,25 @@ export class ConnectRaftTransport implements RaftTransport {
       });
     });
     this.server = server;
+  }
+
+  /** Serves Propose calls from members with `handler` (until then they are UNAVAILABLE). */
+  serveProposals(handler: ProposalHandler): void {
+    this.proposalHandler = handler;
+  }
+
+  /**
+   * Sends one command to `peer` (the leader) to append; resolves with its log index once the
+   * leader applied it. Rejects with the ConnectError the peer answered or the call failed with.
+   */
+  async propose(peer: NodeId, command: Uint8Array, timeoutMs: number): Promise<number> {
+    const link = this.peers.get(peer);
+    if (link === undefined) {
+      throw new RaftRunnerError("WITNZ_RAFT_TRANSPORT", `${peer} is not a known peer`);
+    }
+    const request = create(ProposeRequestSchema, { clusterId: this.options.clusterId, command });
+    const response = await this.clientFor(peer, link).propose(request, { timeoutMs });
+    return Number(response.index);
   }
 
   /** The address the server listens on, `host:port`. */

@@ -3,6 +3,8 @@ export {
   ConnectRaftTransport,
   type ConnectTransportOptions,
   PEER_QUEUE_MESSAGES_MAX,
+  PROPOSE_BYTES_MAX,
+  type ProposalHandler,
   SEND_BATCH_MESSAGES_MAX,
   SEND_BYTES_MAX,
   SEND_TIMEOUT_MS,
