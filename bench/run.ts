@@ -6,6 +6,7 @@ import { benchMerkle } from "./merkle.js";
 import { benchRaft } from "./raft.js";
 import { benchStore } from "./store.js";
 import { benchVerify } from "./verify.js";
+import { benchWitness } from "./witness.js";
 
 const quick = process.argv.includes("--quick");
 const startedAt = new Date().toISOString();
@@ -16,9 +17,25 @@ const store = await benchStore({ durationMs: quick ? 1000 : 3000 });
 const capture = await benchCapture(quick ? { rows: 100_000, updates: 50 } : {});
 const verify = await benchVerify(quick ? { rows: 100_000, runs: 1 } : {});
 const raft = await benchRaft(quick ? { unbatchedEntries: 200, batchedEntries: 2000 } : {});
+const witness = await benchWitness(
+  quick
+    ? { checkpointsPerNode: 2_000, batchObservations: 100, latencyRounds: 100 }
+    : { checkpointsPerNode: 10_000, batchObservations: 100, latencyRounds: 500 },
+);
 console.log(
   JSON.stringify(
-    { startedAt, quick, node: process.version, hash, merkle, store, capture, verify, raft },
+    {
+      startedAt,
+      quick,
+      node: process.version,
+      hash,
+      merkle,
+      store,
+      capture,
+      verify,
+      raft,
+      witness,
+    },
     (_key, value) => (typeof value === "bigint" ? value.toString() : value),
     2,
   ),

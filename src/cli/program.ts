@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
 import { createDevelopmentCertificates } from "../certs/index.js";
 import {
@@ -20,6 +21,12 @@ import {
   type VerifyProgress,
   verifyNode,
 } from "../verify/index.js";
+import {
+  formatQuickVerifyJson,
+  formatQuickVerifyText,
+  quickVerify,
+  startWitness,
+} from "../witness/index.js";
 import { CliError } from "./errors.js";
 import { packageVersion } from "./version.js";
 
@@ -64,14 +71,6 @@ function untilSignal(signals: readonly NodeJS.Signals[]): Promise<NodeJS.Signals
     };
     for (const name of signals) process.on(name, handler);
   });
-}
-
-/** Verbs whose behaviour arrives with later work: they exist so that scripts and docs are stable. */
-function notYetAvailable(verb: string): never {
-  throw new CliError(
-    "WITNZ_NOT_AVAILABLE",
-    `witnz ${verb} is not available in this version yet; see the CHANGELOG for what is`,
-  );
 }
 
 export function buildProgram(io: CliIo): Command {
@@ -147,7 +146,17 @@ export function buildProgram(io: CliIo): Command {
     .action(async (...args: unknown[]) => {
       const options = args.at(-2) as { config?: string };
       const config = loadConfigFor("start", options.config, io);
-      if (config.node.role !== "raft") notYetAvailable("start (witness role)");
+      if (config.node.role === "witness") {
+        const logger = createLogger({ level: config.node.logLevel, nodeId: config.node.id });
+        const witness = await startWitness(config, { logger });
+        io.stderr(
+          `witnz: witness ${config.node.id} serving ${witness.url}; health at ${witness.httpUrl}/healthz\n`,
+        );
+        await untilSignal(["SIGINT", "SIGTERM"]);
+        logger.info({}, "stopping");
+        await witness.stop();
+        return;
+      }
       const logger = createLogger({ level: config.node.logLevel, nodeId: config.node.id });
       const node = await startNode(config, { logger });
       io.stderr(`witnz: node ${config.node.id} running; health at ${node.httpUrl}/healthz\n`);
@@ -184,7 +193,45 @@ export function buildProgram(io: CliIo): Command {
       const table = args[0] as string | undefined;
       const options = args.at(-2) as { config?: string; json?: boolean; quick?: boolean };
       const config = loadConfigFor("verify", options.config, io);
-      if (options.quick === true) notYetAvailable("verify --quick");
+      if (options.quick === true) {
+        if (config.witnzNodes.length === 0) {
+          throw new CliError(
+            "WITNZ_NO_WITNESSES",
+            "verify --quick needs witnz_nodes in the configuration",
+          );
+        }
+        const witnesses = await Promise.all(
+          config.witnzNodes.map(async (witness) => ({
+            id: witness.id,
+            url: `${witness.tlsCaFile === undefined ? "http" : "https"}://${witness.address}`,
+            ...(witness.tlsCaFile === undefined ? {} : { ca: await readFile(witness.tlsCaFile) }),
+          })),
+        );
+        const report = await quickVerify({
+          customerId: config.node.clusterId ?? "default",
+          witnesses,
+          ...(table === undefined ? {} : { tables: [table] }),
+        });
+        io.stdout(
+          options.json === true ? formatQuickVerifyJson(report) : formatQuickVerifyText(report),
+        );
+        if (report.exitCode === 1) {
+          throw new CliError(
+            "WITNZ_TAMPERING_FOUND",
+            "the majority of witnesses reports tampering",
+            {
+              exitCode: 1,
+            },
+          );
+        }
+        if (report.exitCode === 2) {
+          throw new CliError(
+            "WITNZ_WITNESS_NO_MAJORITY",
+            "no verdict from a majority of witnesses for every table",
+          );
+        }
+        return;
+      }
       // A progress bar only for a person watching a terminal; never in pipes or logs.
       const showProgress = process.stderr.isTTY === true;
       const result = await verifyNode(config, {

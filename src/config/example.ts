@@ -66,6 +66,12 @@ alerts:
   enabled: true
   # slack_webhook: https://hooks.slack.com/services/...
 
+# customers:                    # whose raft nodes may submit: the customer id is their
+#   - id: acme                  # node.cluster_id; each node's key is what witnz keygen printed
+#     nodes:
+#       - id: node1
+#         verifier_key: witnz/acme/node/node1+<key id>+<key>
+
 hash_collection_timeout: 30s    # how long to wait for every raft node's hash
 `;
 

@@ -12,6 +12,7 @@ export { type LoadConfigOptions, loadConfig } from "./load-config.js";
 export { type ConfigResult, type ParseConfigOptions, parseConfig } from "./parse-config.js";
 export type {
   AlertsConfig,
+  CustomerConfig,
   DatabaseConfig,
   NodeConfig,
   NodeRole,

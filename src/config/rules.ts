@@ -51,6 +51,12 @@ export function ruleProblems(tree: unknown, databaseVariables: readonly string[]
       });
     }
   }
+  if (role === "raft" && valueAt(tree, ["customers"]) !== undefined) {
+    problems.push({
+      path: ["customers"],
+      message: "not allowed when node.role is raft; only a witness accepts customers' submissions",
+    });
+  }
   if (role === "witness" && isMapping(node) && node.grpc_addr === undefined) {
     problems.push({
       path: ["node", "grpc_addr"],
@@ -74,6 +80,16 @@ export function ruleProblems(tree: unknown, databaseVariables: readonly string[]
   problems.push(
     ...duplicates(valueAt(tree, ["witnz_nodes"]), "witnz_nodes", "id", (id) => id, "witness"),
   );
+  const customers = valueAt(tree, ["customers"]);
+  problems.push(...duplicates(customers, "customers", "id", (id) => id, "customer"));
+  if (Array.isArray(customers)) {
+    customers.forEach((customer, index) => {
+      const nodes = isMapping(customer) ? customer.nodes : undefined;
+      for (const problem of duplicates(nodes, "nodes", "id", (id) => id, "node")) {
+        problems.push({ ...problem, path: ["customers", index, ...problem.path] });
+      }
+    });
+  }
   return problems;
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseVerifierKey, SIGNATURE_TYPE_ED25519 } from "../checkpoint/index.js";
 import { formatDuration, readDuration } from "./duration.js";
 
 // Every scalar arrives as text (the YAML is read with the failsafe schema, and environment
@@ -167,4 +168,33 @@ export function canonicalTableName(value: string): string {
     position = IDENTIFIER_PART.lastIndex + 1;
   }
   return JSON.stringify(parts);
+}
+
+// A customer id names the raft nodes' cluster (their node.cluster_id) and appears in their
+// checkpoints' origin `witnz/<customer>/<table>`: no spaces, no plus sign.
+const CUSTOMER_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function customerId() {
+  return scalar((value) =>
+    CUSTOMER_ID.test(value)
+      ? accept(value)
+      : refuse(
+          "is not a customer id; allowed 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-'",
+        ),
+  );
+}
+
+/** A signed-note verifier key (vkey) of type 0x01 (Ed25519): what `witnz keygen` prints. */
+export function noteVerifierKey() {
+  return scalar((value) => {
+    try {
+      const verifier = parseVerifierKey(value);
+      if (verifier.type !== SIGNATURE_TYPE_ED25519) {
+        return refuse("is a cosignature key; write the node's verifier key (type 0x01)");
+      }
+      return accept(value.trim());
+    } catch (error) {
+      return refuse(`is not a verifier key: ${(error as Error).message}`);
+    }
+  });
 }

@@ -1,12 +1,14 @@
 import { join } from "node:path";
 import { z } from "zod";
 import {
+  customerId,
   durationMilliseconds,
   flag,
   hostPort,
   httpUrl,
   nodeId,
   nonEmptyText,
+  noteVerifierKey,
   oneOf,
   PORT_MAX,
   PORT_MIN,
@@ -119,9 +121,30 @@ const alertsSchema = z
     webhook: alerts.webhook,
   }));
 
-const witnzNodeSchema = z.object({
-  id: nodeId(),
-  address: hostPort(),
+const witnzNodeSchema = z
+  .object({
+    id: nodeId(),
+    address: hostPort(),
+    tls_ca_file: nonEmptyText().optional(),
+  })
+  .transform((witness) => ({
+    id: witness.id,
+    address: witness.address,
+    /** Present: reach this witness over TLS, trusting this CA. Absent: plaintext HTTP/2. */
+    tlsCaFile: witness.tls_ca_file,
+  }));
+
+const customerNodeSchema = z
+  .object({
+    id: nodeId(),
+    verifier_key: noteVerifierKey(),
+  })
+  .transform((node) => ({ id: node.id, verifierKey: node.verifier_key }));
+
+/** A witness's customers: whose raft nodes may submit, with each node's verifier key. */
+const customerSchema = z.object({
+  id: customerId(),
+  nodes: z.array(customerNodeSchema),
 });
 
 /**
@@ -135,6 +158,7 @@ export const configSchema = z
     protected_tables: z.array(protectedTableSchema).prefault([]),
     alerts: alertsSchema.prefault({}),
     witnz_nodes: z.array(witnzNodeSchema).prefault([]),
+    customers: z.array(customerSchema).prefault([]),
     hash_collection_timeout: durationMilliseconds(
       HASH_COLLECTION_TIMEOUT_MS_MIN,
       HASH_COLLECTION_TIMEOUT_MS_MAX,
@@ -147,6 +171,8 @@ export const configSchema = z
     protectedTables: root.protected_tables,
     alerts: root.alerts,
     witnzNodes: root.witnz_nodes,
+    /** A witness's customers; empty on a raft node. */
+    customers: root.customers,
     hashCollectionTimeoutMs: root.hash_collection_timeout,
   }));
 
@@ -158,3 +184,4 @@ export type NodeRole = NodeConfig["role"];
 export type ProtectedTableConfig = WitnzConfig["protectedTables"][number];
 export type AlertsConfig = WitnzConfig["alerts"];
 export type WitnzNodeConfig = WitnzConfig["witnzNodes"][number];
+export type CustomerConfig = WitnzConfig["customers"][number];

@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 const SRC = new URL("../../src/", import.meta.url).pathname;
 const PURE_MODULES = ["hash", "merkle", "checkpoint", "cluster"];
 // Pure folders inside edge modules: the Raft core (its runner and transport are the edge).
-const PURE_FOLDERS = ["raft/core"];
+const PURE_FOLDERS = ["raft/core", "witness/core"];
 // Pure files inside edge modules: the pgoutput decoder and the COPY text parser.
 const PURE_FILES = [
   "postgres/pgoutput.ts",

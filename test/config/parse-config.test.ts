@@ -47,6 +47,7 @@ describe("a valid configuration", () => {
       ],
       alerts: { enabled: true, slackWebhook: "https://hooks.slack.com/...", webhook: undefined },
       witnzNodes: [],
+      customers: [],
       hashCollectionTimeoutMs: 30_000,
     };
     expect(config).toStrictEqual(expected);
@@ -152,8 +153,8 @@ hash_collection_timeout: 500ms
       webhook: { url: "http://alerts.internal/witnz", secret: "s3cr3t" },
     });
     expect(config.witnzNodes).toStrictEqual([
-      { id: "witness1", address: "witness1:9000" },
-      { id: "witness2", address: "192.0.2.7:9000" },
+      { id: "witness1", address: "witness1:9000", tlsCaFile: undefined },
+      { id: "witness2", address: "192.0.2.7:9000", tlsCaFile: undefined },
     ]);
     expect(config.hashCollectionTimeoutMs).toBe(500);
   });

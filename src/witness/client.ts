@@ -1,0 +1,42 @@
+// One connection to one witness: a ConnectRPC client over HTTP/2, gRPC protocol for
+// submissions (what any gRPC client would speak), plaintext or TLS by the URL's scheme.
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { WitnzService } from "../gen/witnz_pb.js";
+import { RPC_MESSAGE_BYTES_MAX } from "./core/index.js";
+
+export interface WitnessEndpoint {
+  /** The witness's node id, for messages and metrics. */
+  readonly id: string;
+  /** `http://host:port` (plaintext HTTP/2) or `https://host:port` (TLS). */
+  readonly url: string;
+  /** PEM CA certificate to trust for an https URL (the system's CAs otherwise). */
+  readonly ca?: string | Buffer;
+}
+
+/** Longest timer Node accepts: in effect, never idle-close (see the Raft transport's note). */
+const CONNECTION_IDLE_TIMEOUT_MS = 2 ** 31 - 1;
+
+export interface WitnessConnection {
+  readonly client: Client<typeof WitnzService>;
+  close(): void;
+}
+
+export function connectWitness(endpoint: WitnessEndpoint): WitnessConnection {
+  const tls = endpoint.url.startsWith("https:");
+  const sessionManager = new Http2SessionManager(
+    endpoint.url,
+    { idleConnectionTimeoutMs: CONNECTION_IDLE_TIMEOUT_MS },
+    tls ? { ...(endpoint.ca === undefined ? {} : { ca: endpoint.ca }), minVersion: "TLSv1.3" } : {},
+  );
+  const client = createClient(
+    WitnzService,
+    createGrpcTransport({
+      baseUrl: endpoint.url,
+      sessionManager,
+      readMaxBytes: RPC_MESSAGE_BYTES_MAX,
+      writeMaxBytes: RPC_MESSAGE_BYTES_MAX,
+    }),
+  );
+  return { client, close: () => sessionManager.abort() };
+}

@@ -1,0 +1,41 @@
+// The witness's pure core: envelope, admission, majority vote and the cosigning rule. No clock,
+// randomness, storage or network: every time and state arrives as a parameter.
+export {
+  type Admission,
+  type AdmittedObservation,
+  admitSubmission,
+  customerTableOrigin,
+  type NodeRegistry,
+  type NodeSequenceState,
+  type StatedFields,
+  type SubmissionRequest,
+} from "./admission.js";
+export {
+  type Rejection,
+  reject,
+  WITNESS_REJECTION_CODES,
+  type WitnessRejectionCode,
+} from "./codes.js";
+export {
+  type CosignDecision,
+  type CosignedAnchor,
+  decideCosign,
+  type LinkedObservation,
+} from "./consistency.js";
+export {
+  ENVELOPE_HEADER,
+  type EnvelopeFields,
+  type EnvelopeObservation,
+  envelopeDigest,
+  submissionEnvelope,
+} from "./envelope.js";
+export * from "./limits.js";
+export {
+  decideVote,
+  majorityThreshold,
+  type NodeValue,
+  type VerdictOutcome,
+  type VoteResult,
+  valueKey,
+  voteDue,
+} from "./vote.js";

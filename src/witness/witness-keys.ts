@@ -1,0 +1,97 @@
+// The witness's keys in its LMDB store, all under the store's reserved witness tag (0x0c), so
+// they share one LMDB environment with the alert outbox. Names are a u16 byte length and UTF-8;
+// sizes a u64 big-endian. docs/design/witness.md lists the layout.
+import { KeyTag } from "../store/index.js";
+
+export const WitnessKeyTag = {
+  submission: 0x01,
+  collection: 0x02,
+  verdict: 0x03,
+  cosigned: 0x04,
+  nodeState: 0x05,
+  cosignedAt: 0x06,
+  latestVerdict: 0x07,
+} as const;
+type WitnessKeyTag = (typeof WitnessKeyTag)[keyof typeof WitnessKeyTag];
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+class KeyWriter {
+  readonly #parts: Uint8Array[] = [];
+  constructor(tag: WitnessKeyTag) {
+    this.#parts.push(Uint8Array.of(KeyTag.reservedWitnessSubmission, tag));
+  }
+  name(text: string): this {
+    const bytes = encoder.encode(text);
+    const length = new Uint8Array(2);
+    new DataView(length.buffer).setUint16(0, bytes.length);
+    this.#parts.push(length, bytes);
+    return this;
+  }
+  size(value: number): this {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(value));
+    this.#parts.push(bytes);
+    return this;
+  }
+  bytes(): Uint8Array {
+    return Buffer.concat(this.#parts);
+  }
+}
+
+export const submissionKey = (customer: string, table: string, size: number, node: string) =>
+  new KeyWriter(WitnessKeyTag.submission).name(customer).name(table).size(size).name(node).bytes();
+/** Prefix of every submission of one (customer, table, size). */
+export const submissionPrefix = (customer: string, table: string, size: number) =>
+  new KeyWriter(WitnessKeyTag.submission).name(customer).name(table).size(size).bytes();
+export const collectionKey = (customer: string, table: string, size: number) =>
+  new KeyWriter(WitnessKeyTag.collection).name(customer).name(table).size(size).bytes();
+export const collectionPrefix = () => new KeyWriter(WitnessKeyTag.collection).bytes();
+export const verdictKey = (customer: string, table: string, size: number) =>
+  new KeyWriter(WitnessKeyTag.verdict).name(customer).name(table).size(size).bytes();
+export const latestVerdictKey = (customer: string, table: string) =>
+  new KeyWriter(WitnessKeyTag.latestVerdict).name(customer).name(table).bytes();
+export const latestVerdictPrefix = (customer: string) =>
+  new KeyWriter(WitnessKeyTag.latestVerdict).name(customer).bytes();
+export const cosignedKey = (customer: string, table: string) =>
+  new KeyWriter(WitnessKeyTag.cosigned).name(customer).name(table).bytes();
+export const cosignedAtKey = (customer: string, table: string, size: number) =>
+  new KeyWriter(WitnessKeyTag.cosignedAt).name(customer).name(table).size(size).bytes();
+export const nodeStateKey = (customer: string, node: string) =>
+  new KeyWriter(WitnessKeyTag.nodeState).name(customer).name(node).bytes();
+
+/** The key just past every key that starts with `prefix`. */
+export function prefixEnd(prefix: Uint8Array): Uint8Array {
+  const end = Uint8Array.from(prefix);
+  for (let index = end.length - 1; index >= 0; index--) {
+    if (end[index]! < 0xff) {
+      end[index]! += 1;
+      return end.subarray(0, index + 1);
+    }
+  }
+  return Uint8Array.of(0xff);
+}
+
+/** Reads back (customer, table, size) from a collection key. */
+export function decodeCollectionKey(key: Uint8Array): {
+  customer: string;
+  table: string;
+  size: number;
+} {
+  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  let offset = 2;
+  const name = (): string => {
+    const length = view.getUint16(offset);
+    const text = decoder.decode(key.subarray(offset + 2, offset + 2 + length));
+    offset += 2 + length;
+    return text;
+  };
+  const customer = name();
+  const table = name();
+  const size = Number(view.getBigUint64(offset));
+  return { customer, table, size };
+}
+
+export const encodeJson = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
+export const decodeJson = <T>(bytes: Uint8Array): T => JSON.parse(decoder.decode(bytes)) as T;

@@ -1,0 +1,253 @@
+// The witness's pure core: majority vote, the cosigning rule and admission, one refusal code each.
+import { describe, expect, test } from "vitest";
+import { parseVerifierKey } from "../../src/checkpoint/index.js";
+import { ed25519Sign } from "../../src/crypto/index.js";
+import { MerkleTree } from "../../src/merkle/index.js";
+import {
+  admitSubmission,
+  decideCosign,
+  decideVote,
+  type EnvelopeObservation,
+  type NodeRegistry,
+  submissionEnvelope,
+} from "../../src/witness/index.js";
+import { CUSTOMER, FixtureNode, TABLE } from "./fixtures.js";
+
+const value = (node: string, byte: number) => ({
+  node,
+  rootHash: new Uint8Array(32).fill(byte),
+  chainHash: new Uint8Array(32).fill(byte + 100),
+});
+
+describe("majority vote", () => {
+  const expected = ["node1", "node2", "node3"];
+
+  test("every node reports the same value: unanimous", () => {
+    const result = decideVote(expected, [value("node1", 1), value("node2", 1), value("node3", 1)]);
+    expect(result.outcome).toBe("unanimous");
+    expect(result.majorityNodes).toEqual(["node1", "node2", "node3"]);
+    expect(result.minority).toEqual([]);
+  });
+
+  test("one node differs: tampering_detected names it with its hash", () => {
+    const result = decideVote(expected, [value("node1", 9), value("node2", 1), value("node3", 1)]);
+    expect(result.outcome).toBe("tampering_detected");
+    expect(result.majorityNodes).toEqual(["node2", "node3"]);
+    expect(result.minority).toEqual([value("node1", 9)]);
+    expect(Buffer.from(result.majority!.rootHash)).toEqual(Buffer.alloc(32, 1));
+  });
+
+  test("two of three agree on an altered value: the honest node is the minority", () => {
+    const result = decideVote(expected, [value("node1", 1), value("node2", 9), value("node3", 9)]);
+    expect(result.outcome).toBe("tampering_detected");
+    expect(result.minority.map((entry) => entry.node)).toEqual(["node1"]);
+  });
+
+  test("a silent node: incomplete_submission names it, the agreeing majority stands", () => {
+    const result = decideVote(expected, [value("node1", 1), value("node3", 1)]);
+    expect(result.outcome).toBe("incomplete_submission");
+    expect(result.missing).toEqual(["node2"]);
+    expect(result.majority).toBeDefined();
+    const alone = decideVote(expected, [value("node1", 1)]);
+    expect(alone.outcome).toBe("incomplete_submission");
+    expect(alone.majority).toBeUndefined();
+  });
+
+  test("three different values, or two against one silent: no_majority", () => {
+    expect(
+      decideVote(expected, [value("node1", 1), value("node2", 2), value("node3", 3)]).outcome,
+    ).toBe("no_majority");
+    expect(decideVote(expected, [value("node1", 1), value("node2", 2)]).outcome).toBe(
+      "no_majority",
+    );
+  });
+
+  test("reports from nodes that are not expected are not counted", () => {
+    const result = decideVote(expected, [
+      value("node1", 1),
+      value("node2", 1),
+      value("node3", 1),
+      value("intruder", 7),
+    ]);
+    expect(result.outcome).toBe("unanimous");
+  });
+});
+
+describe("cosigning rule", () => {
+  const build = (leaves: number, altered?: number) => {
+    const tree = MerkleTree.create();
+    for (let i = 1; i <= leaves; i++) tree.append(Buffer.from(i === altered ? "x" : `row${i}`));
+    return tree;
+  };
+
+  test("a chain of the node's own proofs back to the cosigned size is enough", () => {
+    const tree = build(10);
+    const anchor = { size: 4, rootHash: tree.rootAt(4) };
+    const observations = new Map(
+      [
+        [7, 4],
+        [10, 7],
+      ].map(([size, from]) => [
+        size!,
+        {
+          size: size!,
+          rootHash: tree.rootAt(size!),
+          consistencyFromSize: from!,
+          consistencyProof: tree.consistencyProof(from!, size!),
+        },
+      ]),
+    );
+    const decision = decideCosign(anchor, observations.get(10)!, (size) => observations.get(size));
+    expect(decision).toEqual({ cosign: true, links: 2 });
+  });
+
+  test("a tree that rewrote history is never cosigned after the cosigned one", () => {
+    const honest = build(4);
+    const rewritten = build(6, 2);
+    const decision = decideCosign(
+      { size: 4, rootHash: honest.rootAt(4) },
+      {
+        size: 6,
+        rootHash: rewritten.rootAt(6),
+        consistencyFromSize: 4,
+        consistencyProof: rewritten.consistencyProof(4, 6),
+      },
+      () => undefined,
+    );
+    expect(decision).toMatchObject({ cosign: false, inconsistent: true });
+  });
+
+  test("a missing link, a size below the cosigned one, a second root at the same size", () => {
+    const tree = build(8);
+    const anchor = { size: 4, rootHash: tree.rootAt(4) };
+    const target = {
+      size: 8,
+      rootHash: tree.rootAt(8),
+      consistencyFromSize: 6,
+      consistencyProof: tree.consistencyProof(6, 8),
+    };
+    expect(decideCosign(anchor, target, () => undefined)).toMatchObject({
+      cosign: false,
+      inconsistent: false,
+    });
+    expect(
+      decideCosign(anchor, { ...target, size: 3, rootHash: tree.rootAt(3) }, () => undefined),
+    ).toMatchObject({ cosign: false });
+    expect(
+      decideCosign(anchor, { ...target, size: 4, rootHash: tree.rootAt(5) }, () => undefined),
+    ).toMatchObject({ cosign: false, inconsistent: true });
+    expect(decideCosign(undefined, target, () => undefined)).toEqual({ cosign: true, links: 0 });
+  });
+});
+
+describe("admission", () => {
+  const node = new FixtureNode("node1");
+  const registry: NodeRegistry = new Map([
+    [CUSTOMER, new Map([["node1", parseVerifierKey(node.verifierKey)]])],
+  ]);
+  node.append(3);
+  const observation = node.observe();
+  const observations: EnvelopeObservation[] = [
+    {
+      checkpoint: observation.checkpoint,
+      consistencyFromSize: 0,
+      consistencyProof: [],
+      dataHash: new Uint8Array(0),
+    },
+  ];
+  const request = (sequence: number, overrides: object = {}) => {
+    const base = { customerId: CUSTOMER, nodeId: "node1", sequence, observations, ...overrides };
+    return { ...base, signature: ed25519Sign(node.signer.privateKey, submissionEnvelope(base)) };
+  };
+
+  test("a signed submission is admitted with the checkpoint's content", () => {
+    const admission = admitSubmission(registry, request(5), undefined);
+    expect(admission.ok).toBe(true);
+    if (!admission.ok) return;
+    expect(admission.observations[0]).toMatchObject({ table: TABLE, size: 3 });
+    expect(admission.nextState.lastSequence).toBe(5);
+  });
+
+  test("each refusal has its own code", () => {
+    const admitted = admitSubmission(registry, request(5), undefined);
+    if (!admitted.ok) throw new Error("not admitted");
+    const state = admitted.nextState;
+    const code = (result: ReturnType<typeof admitSubmission>) => (result.ok ? "ok" : result.code);
+    expect(code(admitSubmission(registry, request(6, { customerId: "other" }), undefined))).toBe(
+      "WITNZ_WITNESS_CUSTOMER_UNKNOWN",
+    );
+    expect(code(admitSubmission(registry, request(6, { nodeId: "node9" }), undefined))).toBe(
+      "WITNZ_WITNESS_NODE_UNKNOWN",
+    );
+    const forged = { ...request(6), sequence: 7 };
+    expect(code(admitSubmission(registry, forged, state))).toBe("WITNZ_WITNESS_SIGNATURE_INVALID");
+    expect(code(admitSubmission(registry, request(5), state))).toBe("WITNZ_WITNESS_REPLAY");
+    expect(code(admitSubmission(registry, request(4), state))).toBe(
+      "WITNZ_WITNESS_SEQUENCE_BACKWARDS",
+    );
+    const many = Array.from({ length: 1001 }, () => observations[0]!);
+    expect(code(admitSubmission(registry, request(6, { observations: many }), state))).toBe(
+      "WITNZ_WITNESS_TOO_LARGE",
+    );
+    const other = new FixtureNode("node1");
+    other.append(3);
+    const foreign = [{ ...observations[0]!, checkpoint: other.observe().checkpoint }];
+    expect(code(admitSubmission(registry, request(6, { observations: foreign }), state))).toBe(
+      "WITNZ_WITNESS_CHECKPOINT_INVALID",
+    );
+    expect(code(admitSubmission(registry, request(6, { observations: [] }), state))).toBe(
+      "WITNZ_WITNESS_MALFORMED",
+    );
+    expect(code(admitSubmission(registry, request(6), state))).toBe("ok");
+  });
+
+  test("the envelope bytes are fixed (test vector)", () => {
+    const note = "o\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n— k AAAA\n";
+    const envelope = submissionEnvelope({
+      customerId: "acme",
+      nodeId: "node1",
+      sequence: 42,
+      observations: [
+        {
+          checkpoint: note,
+          consistencyFromSize: 0,
+          consistencyProof: [],
+          dataHash: new Uint8Array(0),
+        },
+      ],
+    });
+    expect(envelope.toString("utf8")).toBe(
+      [
+        "witnz-submission/v1",
+        'customer "acme"',
+        'node "node1"',
+        "sequence 42",
+        "observations 1",
+        "observation 2md4SPEWBiRwylCLNoqNB2Z2mYbSo637KpauxKeAnfA= 0 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= -",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("witness configuration", () => {
+  test("customers and their nodes' verifier keys; refused on a raft node and when malformed", async () => {
+    const { parseConfig } = await import("../../src/config/index.js");
+    const node = new FixtureNode("node1");
+    const witness = `node:\n  id: w1\n  role: witness\n  grpc_addr: 127.0.0.1:9000\n  data_dir: /d\ncustomers:\n  - id: acme\n    nodes:\n      - id: node1\n        verifier_key: ${JSON.stringify(node.verifierKey)}\n`;
+    const { config } = parseConfig(witness);
+    expect(config.customers).toEqual([
+      { id: "acme", nodes: [{ id: "node1", verifierKey: node.verifierKey }] },
+    ]);
+    expect(() => parseConfig(witness.replace(node.verifierKey, "nope"))).toThrow(
+      /customers\[0\]\.nodes\[0\]\.verifier_key: "nope" is not a verifier key/,
+    );
+    expect(() =>
+      parseConfig(
+        `${witness}      - id: node1\n        verifier_key: ${JSON.stringify(node.verifierKey)}\n`,
+      ),
+    ).toThrow(/customers\[0\]\.nodes\[1\]\.id: "node1" is listed twice/);
+    const raft = `database:\n  database: d\n  user: u\nnode:\n  id: n1\n  bind_addr: n1:7000\n  data_dir: /d\nprotected_tables:\n  - name: t\ncustomers:\n  - id: acme\n    nodes: []\n`;
+    expect(() => parseConfig(raft)).toThrow(/customers: not allowed when node.role is raft/);
+  });
+});
