@@ -1,8 +1,8 @@
-// A node's share of the cluster: it reports its capture progress, signs its checkpoint at every
-// attestation target the cluster sets, and, while it leads, registers the founding members,
-// sequences attestation targets and turns recorded disagreements into alerts. Everything it
-// proposes goes through Raft; everything it reacts to is an applied event, so a new leader
-// continues from the replicated state. See docs/design/cluster.md, section "Runtime".
+// A node's share of the cluster: it registers itself, reports its capture progress, signs its
+// checkpoint at every attestation target the cluster sets, raises its alerts and verification
+// results into the replicated state, and, while it leads, sequences attestation targets.
+// Everything it proposes goes through Raft; everything it reacts to is an applied event, so a new
+// leader continues from the replicated state. See docs/design/cluster.md, section "Runtime".
 import type { CommittedBatch } from "../capture/index.js";
 import {
   type NoteSigner,
@@ -16,14 +16,15 @@ import {
   type ClusterEvent,
   type ClusterStateMachine,
   canAttest,
-  type DisagreementRecord,
+  clipAlertMessage,
   encodeCommand,
   nextAttestationSize,
+  type VerificationCounts,
 } from "../cluster/index.js";
 import { MerkleTree } from "../merkle/index.js";
 import { formatLsn, toLsn } from "../postgres/index.js";
 import type { StateMachine } from "../raft/index.js";
-import type { WitnzStore } from "../store/index.js";
+import type { OutboxAlert, WitnzStore } from "../store/index.js";
 import { ClusterNodeError } from "./errors.js";
 import { ClusterStateMachineAdapter } from "./state-machine-adapter.js";
 
@@ -34,18 +35,33 @@ export const PROPOSE_TIMEOUT_MS_DEFAULT = 5000;
 
 /** The part of the Raft runner the cluster node uses (RaftRunner satisfies it). */
 export interface ClusterRaft {
-  apply(data: Uint8Array, options?: { readonly timeoutMs?: number }): Promise<unknown>;
+  /** Resolves with the command's log index once this node (the leader) applied it. */
+  apply(data: Uint8Array, options?: { readonly timeoutMs?: number }): Promise<number>;
   state(): string;
   leader(): { readonly id: string } | null;
 }
 
-/** Hands an encoded command to the leader; resolves once the leader applied it. */
-export type ForwardToLeader = (leaderId: string, command: Uint8Array) => Promise<void>;
+/** Hands an encoded command to the leader; resolves with its log index once the leader applied it. */
+export type ForwardToLeader = (leaderId: string, command: Uint8Array) => Promise<number>;
 
-export interface ClusterMember {
-  readonly node: string;
-  /** Signed-note verifier key of the node's checkpoint signing key. */
-  readonly verifierKey: string;
+/** A checkpoint this node signed and proposed, with the RFC 6962 proof from its previous one. */
+export interface SignedObservation {
+  readonly table: string;
+  readonly size: number;
+  readonly note: string;
+  /** This node's previous attested size of the table (0: none). */
+  readonly previousSize: number;
+  /** Consistency proof from `previousSize` to `size` (empty when `previousSize` is 0). */
+  readonly consistencyProof: Uint8Array[];
+  /** The data hash of entry `size`. */
+  readonly dataHash: Uint8Array;
+}
+
+/** A verification run's outcome as the cluster records it. */
+export interface VerificationToRecord {
+  readonly table: string;
+  readonly timeMicroseconds: number;
+  readonly counts: VerificationCounts;
 }
 
 export interface ClusterNodeOptions {
@@ -54,16 +70,17 @@ export interface ClusterNodeOptions {
   readonly clusterOrigin: string;
   readonly store: WitnzStore;
   readonly signer: NoteSigner;
-  /** The founding members, registered by whichever node leads. */
-  readonly members: readonly ClusterMember[];
+  /** Signed-note verifier key of `signer`: what this node registers itself with. */
+  readonly verifierKey: string;
   /** Observation time for signed checkpoints, microseconds since the Unix epoch. */
   readonly nowUnixMicroseconds: () => bigint;
-  readonly nowMs?: () => number;
   readonly dutyIntervalMs?: number;
   readonly proposeTimeoutMs?: number;
   /** How a follower's proposals reach the leader; without it only the leader proposes. */
   readonly forwardToLeader?: ForwardToLeader;
   readonly sequencing?: AttestationSequencingPolicy;
+  /** Each observation this node proposed, for its witnesses (errors are reported, not retried). */
+  readonly onObservation?: (observation: SignedObservation) => Promise<void>;
   /** A proposal or duty that failed; it is retried on the next pass. */
   readonly onError?: (error: unknown, what: string) => void;
   /** Every applied event, after the node reacted to it. */
@@ -83,6 +100,8 @@ export class ClusterNode {
   readonly #progressDue = new Set<string>();
   /** Attestation targets this node has yet to sign, per table. */
   readonly #targetsDue = new Map<string, Set<number>>();
+  /** Verification results not yet in the replicated state, oldest first. */
+  readonly #verificationsDue: VerificationToRecord[] = [];
 
   constructor(options: ClusterNodeOptions) {
     this.#options = options;
@@ -124,6 +143,44 @@ export class ClusterNode {
     this.#schedulePass();
   }
 
+  /** Records a verification run in the replicated state (retried until it is). */
+  recordVerification(result: VerificationToRecord): void {
+    this.#verificationsDue.push(result);
+    this.#schedulePass();
+  }
+
+  /**
+   * Raises `alert` in the replicated state, reported by this node, and resolves once this node
+   * applied it; throws when it was not recorded (no leader, refused, timed out). The leader
+   * delivers it to the sinks. Its id is the incident id: the same incident raised by several
+   * nodes is one incident with several reporters.
+   */
+  async raiseAlert(alert: OutboxAlert): Promise<void> {
+    const index = await this.#proposeOrThrow({
+      type: "alert_raised",
+      alert: { ...alert, message: clipAlertMessage(alert.message) },
+    });
+    await this.#adapter.waitApplied(index, this.#proposeTimeoutMs());
+    const incident = this.machine.incident(alert.id);
+    if (incident === undefined || !incident.reporters.includes(this.nodeId)) {
+      const rejection = this.machine.rejections().findLast((record) => record.index === index);
+      throw new ClusterNodeError(
+        "WITNZ_CLUSTER_NODE_REFUSED",
+        `the cluster did not record alert ${alert.id}${rejection === undefined ? "" : `: ${rejection.reason}`}`,
+      );
+    }
+  }
+
+  /** Records that every sink has the incident (the leader, after delivering it). */
+  async acknowledgeAlert(incidentId: string): Promise<void> {
+    await this.#proposeOrThrow({
+      type: "alert_ack",
+      incidentId,
+      by: this.nodeId,
+      timeMicroseconds: Number(this.#options.nowUnixMicroseconds()),
+    });
+  }
+
   /** Runs one pass now (tests; the timer runs them otherwise). */
   async runPass(): Promise<void> {
     this.#schedulePass();
@@ -143,7 +200,7 @@ export class ClusterNode {
       if (event.type === "target_set") {
         this.#targetDue(event.table, event.size);
         wake = true;
-      } else if (event.type === "node_disagreement" || event.type === "progress_recorded") {
+      } else if (event.type === "progress_recorded") {
         wake = true;
       }
     }
@@ -187,11 +244,11 @@ export class ClusterNode {
     do {
       this.#passAgain = false;
       try {
-        const leading = this.#raft?.state() === "leader";
-        if (leading) await this.#registerMembers();
+        await this.#register();
         await this.#reportProgress();
         await this.#attestTargets();
-        if (leading) await this.#leaderDuties();
+        await this.#reportVerifications();
+        if (this.#raft?.state() === "leader") await this.#sequenceTargets();
       } catch (error) {
         this.#options.onError?.(error, "cluster duty pass");
       }
@@ -218,14 +275,42 @@ export class ClusterNode {
       const localSize = this.#store.chainHead(table)?.size ?? 0;
       for (const size of [...sizes].sort((a, b) => a - b)) {
         if (!canAttest(localSize, size)) break;
+        const previousSize = this.machine.latestAttestedSize(this.nodeId, table);
         const note = this.#signAt(table, size, localSize);
         const sent = await this.#propose(
           { type: "observation", node: this.nodeId, table, size, note },
           `observation of ${table} at ${size}`,
         );
-        if (sent) sizes.delete(size);
+        if (!sent) continue;
+        sizes.delete(size);
+        await this.#observed(table, size, note, previousSize, localSize);
       }
       if (sizes.size === 0) this.#targetsDue.delete(table);
+    }
+  }
+
+  /** Hands a proposed observation to `onObservation` (the witnesses), with its proof of growth. */
+  async #observed(
+    table: string,
+    size: number,
+    note: string,
+    previousSize: number,
+    localSize: number,
+  ): Promise<void> {
+    const hook = this.#options.onObservation;
+    if (hook === undefined) return;
+    try {
+      const tree = MerkleTree.open(this.#store.treeNodes(table), localSize);
+      await hook({
+        table,
+        size,
+        note,
+        previousSize,
+        consistencyProof: previousSize === 0 ? [] : tree.consistencyProof(previousSize, size),
+        dataHash: this.#store.chainEntry(table, size)!.dataHash,
+      });
+    } catch (error) {
+      this.#options.onError?.(error, `handing the observation of ${table} at ${size} on`);
     }
   }
 
@@ -250,18 +335,36 @@ export class ClusterNode {
     );
   }
 
-  async #registerMembers(): Promise<void> {
-    const registered = new Set(this.machine.nodes().map((node) => node.node));
-    for (const member of this.#options.members) {
-      if (registered.has(member.node)) continue;
-      await this.#propose(
-        { type: "node_registered", node: member.node, verifierKey: member.verifierKey },
-        `registration of ${member.node}`,
+  async #register(): Promise<void> {
+    const registered = this.machine.nodes().find((node) => node.node === this.nodeId);
+    if (registered !== undefined) return;
+    await this.#propose(
+      { type: "node_registered", node: this.nodeId, verifierKey: this.#options.verifierKey },
+      `registration of ${this.nodeId}`,
+    );
+  }
+
+  async #reportVerifications(): Promise<void> {
+    while (this.#verificationsDue.length > 0) {
+      const result = this.#verificationsDue[0]!;
+      const { counts } = result;
+      const sent = await this.#propose(
+        {
+          type: "verification_result",
+          node: this.nodeId,
+          table: result.table,
+          timeMicroseconds: result.timeMicroseconds,
+          ok: counts.modified === 0 && counts.deleted === 0 && counts.phantom === 0,
+          counts,
+        },
+        `verification result of ${result.table}`,
       );
+      if (!sent) return;
+      this.#verificationsDue.shift();
     }
   }
 
-  async #leaderDuties(): Promise<void> {
+  async #sequenceTargets(): Promise<void> {
     for (const table of this.machine.tables()) {
       const size = nextAttestationSize(
         this.machine.sequencingInput(table),
@@ -270,69 +373,41 @@ export class ClusterNode {
       if (size === undefined) continue;
       await this.#propose({ type: "attestation_target", table, size }, `target ${table} ${size}`);
     }
-    await this.#enqueueDisagreementAlerts();
-  }
-
-  // Every recorded disagreement gets one outbox alert with its incident id; the outbox refuses a
-  // second with the same id, so a repeated pass or a new leader re-checking them sends none twice.
-  async #enqueueDisagreementAlerts(): Promise<void> {
-    const missing = this.machine
-      .disagreements()
-      .filter((record) => this.#store.alert(record.incidentId) === undefined);
-    if (missing.length === 0) return;
-    const batch = this.#store.batch();
-    const detectedAt = new Date((this.#options.nowMs ?? Date.now)()).toISOString();
-    for (const record of missing) {
-      batch.enqueueAlert({
-        id: record.incidentId,
-        kind: "node_disagreement",
-        severity: "critical",
-        node: this.nodeId,
-        table: record.table,
-        detectedAt,
-        message: disagreementMessage(record),
-      });
-    }
-    try {
-      await this.#store.commit(batch);
-    } catch (error) {
-      this.#options.onError?.(error, "node_disagreement alerts");
-    }
   }
 
   /** Proposes through the leader; false (and reported) when it was not applied. */
   async #propose(command: ClusterCommand, what: string): Promise<boolean> {
-    const raft = this.#raft;
-    if (raft === undefined || this.#stopped) return false;
-    const data = encodeCommand(command);
     try {
-      if (raft.state() === "leader") {
-        await raft.apply(data, {
-          timeoutMs: this.#options.proposeTimeoutMs ?? PROPOSE_TIMEOUT_MS_DEFAULT,
-        });
-      } else {
-        const leader = raft.leader();
-        const forward = this.#options.forwardToLeader;
-        if (leader === null || forward === undefined) {
-          throw new ClusterNodeError(
-            "WITNZ_CLUSTER_NODE_NOT_LEADER",
-            leader === null ? "no leader is known" : "this node cannot reach the leader",
-          );
-        }
-        await forward(leader.id, data);
-      }
+      await this.#proposeOrThrow(command);
       return true;
     } catch (error) {
       this.#options.onError?.(error, what);
       return false;
     }
   }
-}
 
-export function disagreementMessage(record: DisagreementRecord): string {
-  const odd = record.oddNodes.length === 0 ? "nobody named" : record.oddNodes.join(", ");
-  return (
-    `nodes disagree on ${record.table} at size ${record.size} (${record.outcome}); ` +
-    `odd node(s) out: ${odd}`
-  );
+  /** Resolves with the command's log index once the leader applied it. */
+  async #proposeOrThrow(command: ClusterCommand): Promise<number> {
+    const raft = this.#raft;
+    if (raft === undefined || this.#stopped) {
+      throw new ClusterNodeError("WITNZ_CLUSTER_NODE_STOPPED", "the cluster node is not running");
+    }
+    const data = encodeCommand(command);
+    if (raft.state() === "leader") {
+      return raft.apply(data, { timeoutMs: this.#proposeTimeoutMs() });
+    }
+    const leader = raft.leader();
+    const forward = this.#options.forwardToLeader;
+    if (leader === null || forward === undefined) {
+      throw new ClusterNodeError(
+        "WITNZ_CLUSTER_NODE_NOT_LEADER",
+        leader === null ? "no leader is known" : "this node cannot reach the leader",
+      );
+    }
+    return forward(leader.id, data);
+  }
+
+  #proposeTimeoutMs(): number {
+    return this.#options.proposeTimeoutMs ?? PROPOSE_TIMEOUT_MS_DEFAULT;
+  }
 }

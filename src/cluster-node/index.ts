@@ -1,16 +1,33 @@
 // The cluster runtime on one node: the Raft runner's state machine over the replicated cluster
-// state, and the node's proposals (progress, observations) and leader duties (membership,
-// attestation targets, disagreement alerts). See docs/design/cluster.md, section "Runtime".
+// state, the node's proposals (registration, progress, observations, alerts, verification
+// results), the leader's duties (attestation targets, alert delivery) and the Propose service.
+// See docs/design/cluster.md, section "Runtime".
 
+export { LeaderAlertDelivery, type LeaderAlertDeliveryOptions } from "./alert-delivery.js";
 export {
-  type ClusterMember,
   ClusterNode,
   type ClusterNodeOptions,
   type ClusterRaft,
   DUTY_INTERVAL_MS_DEFAULT,
-  disagreementMessage,
   type ForwardToLeader,
   PROPOSE_TIMEOUT_MS_DEFAULT,
+  type SignedObservation,
+  type VerificationToRecord,
 } from "./cluster-node.js";
 export { ClusterNodeError, type ClusterNodeErrorCode } from "./errors.js";
+export {
+  CLUSTER_RELAY_SINK,
+  type ClusterLogger,
+  type ClusterRuntime,
+  type ClusterRuntimeOptions,
+  commandSpeaker,
+  startClusterRuntime,
+} from "./runtime.js";
 export { type ClusterEventListener, ClusterStateMachineAdapter } from "./state-machine-adapter.js";
+export {
+  type ClusterNodeStatus,
+  type ClusterStatus,
+  type ClusterTableStatus,
+  clusterStatus,
+  type TableAgreement,
+} from "./status.js";

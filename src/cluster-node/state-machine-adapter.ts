@@ -3,13 +3,21 @@
 // runner's apply step. The callback must not block: it only schedules work.
 import { type ClusterEvent, ClusterStateMachine } from "../cluster/index.js";
 import type { Entry, StateMachine } from "../raft/index.js";
+import { ClusterNodeError } from "./errors.js";
 
 export type ClusterEventListener = (events: readonly ClusterEvent[]) => void;
+
+interface AppliedWaiter {
+  readonly index: number;
+  readonly resolve: () => void;
+}
 
 export class ClusterStateMachineAdapter implements StateMachine {
   readonly machine: ClusterStateMachine;
   #listener: ClusterEventListener | undefined;
   #restoreListener: (() => void) | undefined;
+  #appliedIndex = 0;
+  #waiters: AppliedWaiter[] = [];
 
   constructor(clusterOrigin: string) {
     this.machine = new ClusterStateMachine({ clusterOrigin });
@@ -25,11 +33,34 @@ export class ClusterStateMachineAdapter implements StateMachine {
     this.#restoreListener = listener;
   }
 
+  /** Resolves once the entry at `index` (or a snapshot past it) has been applied here. */
+  waitApplied(index: number, timeoutMs: number): Promise<void> {
+    if (index <= this.#appliedIndex) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((waiter) => waiter.resolve !== done);
+        reject(
+          new ClusterNodeError(
+            "WITNZ_CLUSTER_NODE_TIMEOUT",
+            `entry ${index} was not applied here within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#waiters.push({ index, resolve: done });
+    });
+  }
+
   async apply(entries: readonly Entry[]): Promise<void> {
     const events: ClusterEvent[] = [];
     for (const entry of entries) {
       events.push(...this.machine.applyEntry(entry.data, { index: entry.index, term: entry.term }));
     }
+    const last = entries.at(-1);
+    if (last !== undefined) this.#advance(last.index);
     if (events.length > 0) this.#listener?.(events);
   }
 
@@ -39,6 +70,15 @@ export class ClusterStateMachineAdapter implements StateMachine {
 
   async restore(bytes: Uint8Array): Promise<void> {
     this.machine.restore(bytes);
+    this.#advance(this.machine.appliedIndex);
     this.#restoreListener?.();
+  }
+
+  #advance(index: number): void {
+    this.#appliedIndex = Math.max(this.#appliedIndex, index);
+    const ready = this.#waiters.filter((waiter) => waiter.index <= this.#appliedIndex);
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((waiter) => waiter.index > this.#appliedIndex);
+    for (const waiter of ready) waiter.resolve();
   }
 }

@@ -3,20 +3,23 @@
 // rule for attestation sizes. See docs/design/cluster.md.
 
 export {
+  ALERT_SEVERITIES,
+  alertProblem,
   type ClusterCommand,
   type ClusterCommandType,
   COMMAND_FORMAT_VERSION,
   COMMAND_TYPE_BYTES,
+  clipAlertMessage,
   commandProblem,
   decodeCommand,
   encodeCommand,
-  GAP_REASONS,
-  type GapReason,
+  RETIRED_COMMAND_TYPE_BYTES,
+  type ReplicatedAlert,
+  type ReplicatedAlertSeverity,
   type VerificationCounts,
-  VIOLATION_KINDS,
-  type ViolationKind,
 } from "./commands.js";
 export { ClusterError, type ClusterErrorCode } from "./errors.js";
+export { disagreementMessage, isoFromUnixMicroseconds } from "./incidents.js";
 export * from "./limits.js";
 export {
   type AttestationSequencingInput,
@@ -29,11 +32,12 @@ export {
 export { SNAPSHOT_FORMAT_VERSION } from "./snapshot.js";
 export {
   type AlertAckRecord,
+  CLUSTER_REPORTER,
   type ClusterEvent,
   DISAGREEMENT_OUTCOMES,
   type DisagreementOutcome,
   type DisagreementRecord,
-  type GapRecord,
+  type IncidentRecord,
   type LogPosition,
   type NodeRecord,
   type NodeValue,
@@ -42,7 +46,6 @@ export {
   type RejectionReason,
   type RejectionRecord,
   type VerificationRecord,
-  type ViolationRecord,
 } from "./state.js";
 export {
   ClusterStateMachine,

@@ -1,19 +1,20 @@
-// The state machine's snapshot: u8 version (1), then every part of the state in a fixed order,
+// The state machine's snapshot: u8 version (2), then every part of the state in a fixed order,
 // maps sorted by key (code-unit order) and sizes ascending, so the same state always gives the
-// same bytes. Lists (violations, gaps, results, acknowledgements, rejections, disagreements)
-// keep their order, which is part of the state. Restore checks every limit the live state keeps.
+// same bytes. Lists (results, acknowledgements, incidents, rejections, disagreements) keep their
+// order, which is part of the state. Restore checks every limit the live state keeps.
 import { ByteReader, ByteWriter } from "./bytes.js";
 import {
-  type ClusterCommandType,
+  alertProblem,
   COMMAND_TYPE_BYTES,
-  GAP_REASONS,
-  VIOLATION_KINDS,
+  commandTypeOfByte,
+  readAlert,
+  writeAlert,
 } from "./commands.js";
 import { ClusterError } from "./errors.js";
 import {
   ALERT_ACKS_KEPT,
+  ALERTS_MAX,
   DISAGREEMENTS_KEPT,
-  GAPS_KEPT_PER_TABLE,
   INCIDENT_ID_BYTES_MAX,
   LSN_BYTES_MAX,
   NODE_ID_BYTES_MAX,
@@ -24,15 +25,14 @@ import {
   REJECTIONS_KEPT,
   SIZES_PER_TABLE_MAX,
   SNAPSHOT_BYTES_MAX,
-  SUMMARY_BYTES_MAX,
   TABLE_NAME_BYTES_MAX,
   TABLES_MAX,
   VERIFICATIONS_KEPT_PER_TABLE,
   VERIFIER_KEY_BYTES_MAX,
-  VIOLATIONS_KEPT_PER_TABLE,
 } from "./limits.js";
 import {
   type ClusterState,
+  compareText,
   DISAGREEMENT_OUTCOMES,
   emptyState,
   emptyTable,
@@ -43,11 +43,10 @@ import {
   sortedSizes,
 } from "./state.js";
 
-export const SNAPSHOT_FORMAT_VERSION = 1;
+/** 2: violations and gaps gave way to incidents. */
+export const SNAPSHOT_FORMAT_VERSION = 2;
 /** Base64 of a 32-byte hash. */
 const HASH_TEXT_BYTES_MAX = 44;
-
-const COMMAND_TYPES = Object.keys(COMMAND_TYPE_BYTES) as ClusterCommandType[];
 
 function writeStringList(out: ByteWriter, list: readonly string[]): void {
   out.u32(list.length);
@@ -102,25 +101,6 @@ export function encodeSnapshot(state: ClusterState): Uint8Array {
         out.u64(observation.index);
       }
     }
-    out.u32(table.violations.length);
-    for (const record of table.violations) {
-      out.string(record.node);
-      out.u64(record.sequence);
-      out.u8(VIOLATION_KINDS.indexOf(record.kind) + 1);
-      out.string(record.lsn);
-      out.u64(record.commitTimeMicroseconds);
-      out.string(record.summary);
-      out.u64(record.index);
-    }
-    out.u32(table.gaps.length);
-    for (const record of table.gaps) {
-      out.string(record.node);
-      out.string(record.fromLsn);
-      out.string(record.toLsn);
-      out.u8(GAP_REASONS.indexOf(record.reason) + 1);
-      out.u64(record.detectedTimeMicroseconds);
-      out.u64(record.index);
-    }
     out.u32(table.verifications.length);
     for (const record of table.verifications) {
       out.string(record.node);
@@ -139,6 +119,13 @@ export function encodeSnapshot(state: ClusterState): Uint8Array {
     out.string(record.by);
     out.u64(record.timeMicroseconds);
     out.u64(record.index);
+  }
+  out.u32(state.incidents.size);
+  for (const incident of state.incidents.values()) {
+    writeAlert(out, incident.alert);
+    writeStringList(out, incident.reporters);
+    out.u64(incident.index);
+    out.bool(incident.acknowledged);
   }
   out.u32(state.rejections.length);
   for (const record of state.rejections) {
@@ -248,31 +235,6 @@ export function decodeSnapshot(bytes: Uint8Array, clusterOrigin: string): Cluste
       state.observationCount += observations.size;
       table.sizes.set(size, { size, observations, disagreementReported });
     }
-    const violations = count(input, "violation", VIOLATIONS_KEPT_PER_TABLE);
-    for (let i = 0; i < violations; i++) {
-      table.violations.push({
-        node: node(),
-        table: table.name,
-        sequence: input.u64("sequence"),
-        kind: choice(VIOLATION_KINDS, input.u8("violation kind") - 1, "violation kind"),
-        lsn: lsn("lsn"),
-        commitTimeMicroseconds: input.u64("commit time"),
-        summary: input.string("summary", SUMMARY_BYTES_MAX),
-        index: input.u64("index"),
-      });
-    }
-    const gaps = count(input, "gap", GAPS_KEPT_PER_TABLE);
-    for (let i = 0; i < gaps; i++) {
-      table.gaps.push({
-        node: node(),
-        table: table.name,
-        fromLsn: lsn("from LSN"),
-        toLsn: lsn("to LSN"),
-        reason: choice(GAP_REASONS, input.u8("gap reason") - 1, "gap reason"),
-        detectedTimeMicroseconds: input.u64("detected time"),
-        index: input.u64("index"),
-      });
-    }
     const verifications = count(input, "verification", VERIFICATIONS_KEPT_PER_TABLE);
     for (let i = 0; i < verifications; i++) {
       table.verifications.push({
@@ -303,12 +265,39 @@ export function decodeSnapshot(bytes: Uint8Array, clusterOrigin: string): Cluste
       index: input.u64("index"),
     });
   }
+  const nodeList = (what: string): string[] => {
+    const length = count(input, what, NODES_MAX);
+    return Array.from({ length }, node);
+  };
+  const incidents = count(input, "incident", ALERTS_MAX);
+  let previousIndex = 0;
+  for (let i = 0; i < incidents; i++) {
+    const alert = readAlert(input, malformed);
+    const problem = alertProblem(alert);
+    if (problem !== undefined) throw malformed(`incident ${i}: ${problem}`);
+    if (state.incidents.has(alert.id)) throw malformed(`incident ${alert.id} appears twice`);
+    const reporters = nodeList("reporter");
+    const ordered = reporters.every((id, r) => r === 0 || compareText(reporters[r - 1]!, id) < 0);
+    if (reporters.length === 0 || !ordered) {
+      throw malformed(`incident ${alert.id} reporters are not a sorted, non-empty set`);
+    }
+    const index = input.u64("index");
+    if (index < previousIndex || index > state.appliedIndex) {
+      throw malformed(`incident ${alert.id} index ${index} is out of log order`);
+    }
+    previousIndex = index;
+    const acknowledged = input.bool("acknowledged");
+    state.incidents.set(alert.id, { alert, reporters, index, acknowledged });
+  }
   const rejections = count(input, "rejection", REJECTIONS_KEPT);
   for (let i = 0; i < rejections; i++) {
     const index = input.u64("index");
     const typeByte = input.u8("command type");
-    const commandType: RejectionRecord["commandType"] =
-      typeByte === 0 ? "malformed" : choice(COMMAND_TYPES, typeByte - 1, "command type");
+    const byType = commandTypeOfByte(typeByte);
+    if (typeByte !== 0 && byType === undefined) {
+      throw malformed(`command type byte ${typeByte} is unknown`);
+    }
+    const commandType: RejectionRecord["commandType"] = byType ?? "malformed";
     state.rejections.push({
       index,
       commandType,
@@ -319,10 +308,6 @@ export function decodeSnapshot(bytes: Uint8Array, clusterOrigin: string): Cluste
     });
   }
   const disagreements = count(input, "disagreement", DISAGREEMENTS_KEPT);
-  const nodeList = (what: string): string[] => {
-    const length = count(input, what, NODES_MAX);
-    return Array.from({ length }, node);
-  };
   for (let i = 0; i < disagreements; i++) {
     const index = input.u64("index");
     const table = input.string("table name", TABLE_NAME_BYTES_MAX);

@@ -15,12 +15,14 @@ import {
   type ClusterCommandType,
   commandProblem,
   decodeCommand,
+  type ReplicatedAlert,
 } from "./commands.js";
 import { ClusterError } from "./errors.js";
+import { disagreementAlert } from "./incidents.js";
 import {
   ALERT_ACKS_KEPT,
+  ALERTS_MAX,
   DISAGREEMENTS_KEPT,
-  GAPS_KEPT_PER_TABLE,
   NODES_MAX,
   OBSERVATIONS_MAX,
   REJECTION_MESSAGE_CHARACTERS_MAX,
@@ -29,7 +31,6 @@ import {
   SIZES_PER_TABLE_MAX,
   TABLES_MAX,
   VERIFICATIONS_KEPT_PER_TABLE,
-  VIOLATIONS_KEPT_PER_TABLE,
 } from "./limits.js";
 import type { AttestationSequencingInput } from "./sequencing.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
@@ -37,11 +38,13 @@ import {
   type AlertAckRecord,
   type ClusterEvent,
   type ClusterState,
+  compareText,
   type DisagreementOutcome,
   type DisagreementRecord,
   emptyState,
   emptyTable,
-  type GapRecord,
+  type IncidentRecord,
+  type IncidentState,
   type LogPosition,
   type NodeRecord,
   type NodeValue,
@@ -54,7 +57,6 @@ import {
   sortedSizes,
   type TableState,
   type VerificationRecord,
-  type ViolationRecord,
 } from "./state.js";
 
 export interface ClusterStateMachineOptions {
@@ -80,6 +82,8 @@ export class ClusterStateMachine {
   private state: ClusterState;
   /** Parsed verifier keys, derived from `state.nodes` (never snapshotted). */
   private verifiers = new Map<string, NoteVerifier>();
+  /** The type of the command being applied (names an incident's capacity rejection). */
+  private applying: ClusterCommandType = "node_registered";
 
   constructor(options: ClusterStateMachineOptions) {
     tableOrigin(options.clusterOrigin, "probe");
@@ -117,6 +121,7 @@ export class ClusterStateMachine {
   /** Applies one decoded command at its log position; returns what happened, in order. */
   apply(command: ClusterCommand, position: LogPosition): ClusterEvent[] {
     this.advance(position);
+    this.applying = command.type;
     const events: ClusterEvent[] = [];
     const problem = commandProblem(command);
     const outcome =
@@ -124,9 +129,16 @@ export class ClusterStateMachine {
         ? this.dispatch(command, position.index, events)
         : new Rejection("malformed_command", problem);
     if (outcome instanceof Rejection) {
-      const node = "node" in command && problem === undefined ? command.node : "";
-      const table = "table" in command && problem === undefined ? command.table : "";
-      return [this.reject(position.index, command.type, node, table, outcome)];
+      const subject =
+        problem !== undefined
+          ? { node: "", table: "" }
+          : command.type === "alert_raised"
+            ? { node: command.alert.node, table: command.alert.table ?? "" }
+            : {
+                node: "node" in command ? command.node : "",
+                table: "table" in command ? command.table : "",
+              };
+      return [this.reject(position.index, command.type, subject.node, subject.table, outcome)];
     }
     return events;
   }
@@ -190,39 +202,6 @@ export class ClusterStateMachine {
         return this.setTarget(command.table, command.size, index, events);
       case "observation":
         return this.observe(command, index, events);
-      case "violation": {
-        const known = this.knownNode(command.node);
-        if (known !== undefined) return known;
-        const table = this.table(command.table);
-        if (table instanceof Rejection) return table;
-        const same = table.violations.some(
-          (record) => record.node === command.node && record.sequence === command.sequence,
-        );
-        if (same) return duplicate(events, command.type);
-        const { type: _type, ...fields } = command;
-        const record: ViolationRecord = { ...fields, index };
-        pushBounded(table.violations, record, VIOLATIONS_KEPT_PER_TABLE);
-        events.push({ type: "violation_recorded", record });
-        return undefined;
-      }
-      case "gap": {
-        const known = this.knownNode(command.node);
-        if (known !== undefined) return known;
-        const table = this.table(command.table);
-        if (table instanceof Rejection) return table;
-        const same = table.gaps.some(
-          (record) =>
-            record.node === command.node &&
-            record.fromLsn === command.fromLsn &&
-            record.toLsn === command.toLsn,
-        );
-        if (same) return duplicate(events, command.type);
-        const { type: _type, ...fields } = command;
-        const record: GapRecord = { ...fields, index };
-        pushBounded(table.gaps, record, GAPS_KEPT_PER_TABLE);
-        events.push({ type: "gap_recorded", record });
-        return undefined;
-      }
       case "verification_result": {
         const known = this.knownNode(command.node);
         if (known !== undefined) return known;
@@ -240,16 +219,72 @@ export class ClusterStateMachine {
         return undefined;
       }
       case "alert_ack": {
-        if (this.state.alertAcks.some((record) => record.incidentId === command.incidentId)) {
-          return duplicate(events, command.type);
-        }
+        if (this.isAcknowledged(command.incidentId)) return duplicate(events, command.type);
         const { type: _type, ...fields } = command;
         const record: AlertAckRecord = { ...fields, index };
         pushBounded(this.state.alertAcks, record, ALERT_ACKS_KEPT);
+        const incident = this.state.incidents.get(command.incidentId);
+        if (incident !== undefined) incident.acknowledged = true;
         events.push({ type: "alert_acknowledged", record });
         return undefined;
       }
+      case "alert_raised": {
+        const known = this.knownNode(command.alert.node);
+        if (known !== undefined) return known;
+        return this.raise(command.alert, index, events, true);
+      }
     }
+  }
+
+  /**
+   * Records a report of an incident. A new id becomes an incident (evicting the oldest
+   * acknowledged one when ALERTS_MAX are held, refused with `alert_capacity` when none is); a
+   * known id from another node adds that node to its reporters (at most NODES_MAX); the same
+   * node again changes nothing (a `command_duplicate` event when a command raised it).
+   */
+  private raise(
+    alert: ReplicatedAlert,
+    index: number,
+    events: ClusterEvent[],
+    fromCommand: boolean,
+  ): Rejection | undefined {
+    const existing = this.state.incidents.get(alert.id);
+    if (existing !== undefined) {
+      const reporters = existing.reporters;
+      if (reporters.includes(alert.node) || reporters.length >= NODES_MAX) {
+        return fromCommand ? duplicate(events, "alert_raised") : undefined;
+      }
+      reporters.push(alert.node);
+      reporters.sort(compareText);
+      events.push({ type: "alert_reported", incidentId: alert.id, node: alert.node, first: false });
+      return undefined;
+    }
+    if (this.state.incidents.size >= ALERTS_MAX) {
+      let evict: string | undefined;
+      for (const [id, incident] of this.state.incidents) {
+        if (incident.acknowledged) {
+          evict = id;
+          break;
+        }
+      }
+      if (evict === undefined) {
+        return new Rejection(
+          "alert_capacity",
+          `${ALERTS_MAX} incidents are held and none is acknowledged; ${alert.id} is not recorded`,
+        );
+      }
+      this.state.incidents.delete(evict);
+    }
+    const acknowledged = this.state.alertAcks.some((record) => record.incidentId === alert.id);
+    const incident: IncidentState = {
+      alert: copyAlert(alert),
+      reporters: [alert.node],
+      index,
+      acknowledged,
+    };
+    this.state.incidents.set(alert.id, incident);
+    events.push({ type: "alert_raised", alert: copyAlert(alert), index, acknowledged });
+    return undefined;
   }
 
   private knownNode(node: string): Rejection | undefined {
@@ -516,6 +551,19 @@ export class ClusterStateMachine {
     record.disagreementReported = true;
     pushBounded(this.state.disagreements, disagreement, DISAGREEMENTS_KEPT);
     events.push({ type: "node_disagreement", disagreement });
+    // Its incident, recorded by the machine itself (node `cluster`), deterministically.
+    const majorityLsn =
+      outcome === "majority" ? record.observations.get(top.nodes[0]!)!.lsn : undefined;
+    let latest = 0;
+    for (const observation of record.observations.values()) {
+      latest = Math.max(latest, observation.timeMicroseconds);
+    }
+    const alert = disagreementAlert(disagreement, majorityLsn, latest);
+    const refused = this.raise(alert, index, events, false);
+    if (refused !== undefined) {
+      // The disagreement record stays; only its incident is dropped.
+      events.push(this.reject(index, this.applying, "", table.name, refused));
+    }
   }
 
   // --- Queries -------------------------------------------------------------------------------
@@ -555,14 +603,6 @@ export class ClusterStateMachine {
     return sortedKeys(this.state.tables);
   }
 
-  violations(table: string): readonly ViolationRecord[] {
-    return [...(this.state.tables.get(table)?.violations ?? [])];
-  }
-
-  gaps(table: string): readonly GapRecord[] {
-    return [...(this.state.tables.get(table)?.gaps ?? [])];
-  }
-
   verifications(table: string): readonly VerificationRecord[] {
     return [...(this.state.tables.get(table)?.verifications ?? [])];
   }
@@ -571,8 +611,29 @@ export class ClusterStateMachine {
     return [...this.state.alertAcks];
   }
 
+  /** Whether an alert_ack named the incident (kept while the incident or its ack is held). */
   isAcknowledged(incidentId: string): boolean {
-    return this.state.alertAcks.some((record) => record.incidentId === incidentId);
+    return (
+      this.state.incidents.get(incidentId)?.acknowledged === true ||
+      this.state.alertAcks.some((record) => record.incidentId === incidentId)
+    );
+  }
+
+  /** Every held incident, in log order of its first report. */
+  incidents(): IncidentRecord[] {
+    return [...this.state.incidents.values()].map(incidentRecord);
+  }
+
+  incident(id: string): IncidentRecord | undefined {
+    const incident = this.state.incidents.get(id);
+    return incident === undefined ? undefined : incidentRecord(incident);
+  }
+
+  /** Incidents not acknowledged, in log order: what the leader still has to deliver. */
+  pendingIncidents(): IncidentRecord[] {
+    return [...this.state.incidents.values()]
+      .filter((incident) => !incident.acknowledged)
+      .map(incidentRecord);
   }
 
   rejections(): readonly RejectionRecord[] {
@@ -603,7 +664,11 @@ export class ClusterStateMachine {
       pendingTargets:
         state === undefined
           ? 0
-          : [...state.sizes.keys()].filter((s) => s > state.agreedSize).length,
+          : // A size whose disagreement is decided is settled: a lasting liar must not stall
+            // the targets of everyone else.
+            [...state.sizes.values()].filter(
+              (record) => record.size > state.agreedSize && !record.disagreementReported,
+            ).length,
     };
   }
 
@@ -643,6 +708,19 @@ function groupValues(record: SizeRecord, reported: readonly string[]): ValueGrou
   return [...groups.entries()]
     .map(([key, nodes]) => ({ key, nodes }))
     .sort((a, b) => b.nodes.length - a.nodes.length || (a.key < b.key ? -1 : 1));
+}
+
+function copyAlert(alert: ReplicatedAlert): ReplicatedAlert {
+  return alert.pk === undefined ? { ...alert } : { ...alert, pk: [...alert.pk] };
+}
+
+function incidentRecord(incident: IncidentState): IncidentRecord {
+  return {
+    alert: copyAlert(incident.alert),
+    reporters: [...incident.reporters],
+    index: incident.index,
+    acknowledged: incident.acknowledged,
+  };
 }
 
 function duplicate(events: ClusterEvent[], commandType: ClusterCommandType): undefined {

@@ -1,11 +1,6 @@
 // The replicated state's records and the events applying a command yields. Everything here is
 // plain data: the snapshot writes it, restore reads it back, and queries hand it out read-only.
-import type {
-  ClusterCommandType,
-  GapReason,
-  VerificationCounts,
-  ViolationKind,
-} from "./commands.js";
+import type { ClusterCommandType, ReplicatedAlert, VerificationCounts } from "./commands.js";
 
 /** Where a command sits in the Raft log. */
 export interface LogPosition {
@@ -42,27 +37,6 @@ export interface SizeRecord {
   disagreementReported: boolean;
 }
 
-export interface ViolationRecord {
-  readonly node: string;
-  readonly table: string;
-  readonly sequence: number;
-  readonly kind: ViolationKind;
-  readonly lsn: string;
-  readonly commitTimeMicroseconds: number;
-  readonly summary: string;
-  readonly index: number;
-}
-
-export interface GapRecord {
-  readonly node: string;
-  readonly table: string;
-  readonly fromLsn: string;
-  readonly toLsn: string;
-  readonly reason: GapReason;
-  readonly detectedTimeMicroseconds: number;
-  readonly index: number;
-}
-
 export interface VerificationRecord {
   readonly node: string;
   readonly table: string;
@@ -77,6 +51,29 @@ export interface AlertAckRecord {
   readonly by: string;
   readonly timeMicroseconds: number;
   readonly index: number;
+}
+
+/** The node id the state machine reports its own incidents under (node disagreements). */
+export const CLUSTER_REPORTER = "cluster";
+
+/** One incident: a replicated alert, keyed by its id. */
+export interface IncidentRecord {
+  /** The first report's alert; later reports only add their node to `reporters`. */
+  readonly alert: ReplicatedAlert;
+  /** Every node that reported it, in code-unit order (`cluster` for the machine's own). */
+  readonly reporters: readonly string[];
+  /** Log index of the first report. */
+  readonly index: number;
+  /** An alert_ack named it (before or after it was raised). */
+  readonly acknowledged: boolean;
+}
+
+/** The mutable form the state keeps. */
+export interface IncidentState {
+  readonly alert: ReplicatedAlert;
+  readonly reporters: string[];
+  readonly index: number;
+  acknowledged: boolean;
 }
 
 export const REJECTION_REASONS = [
@@ -97,14 +94,19 @@ export const REJECTION_REASONS = [
   "observation_conflict",
   "observation_capacity",
   "target_not_increasing",
+  "alert_capacity",
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 export interface RejectionRecord {
   readonly index: number;
-  /** `malformed` when the bytes did not decode. */
+  /**
+   * `malformed` when the bytes did not decode. For an `alert_capacity` rejection of a node
+   * disagreement's incident, the command whose applying recorded the disagreement (which was
+   * itself applied).
+   */
   readonly commandType: ClusterCommandType | "malformed";
-  /** Empty when the command names no node (or did not decode). */
+  /** The command's node (an alert's reporting node); empty when it names none or did not decode. */
   readonly node: string;
   readonly table: string;
   readonly reason: RejectionReason;
@@ -153,8 +155,6 @@ export interface TableState {
   readonly attested: Map<string, number>;
   /** Latest local chain size each node reported. */
   readonly progress: Map<string, number>;
-  readonly violations: ViolationRecord[];
-  readonly gaps: GapRecord[];
   readonly verifications: VerificationRecord[];
 }
 
@@ -165,6 +165,8 @@ export interface ClusterState {
   readonly nodes: Map<string, NodeRecord>;
   readonly tables: Map<string, TableState>;
   readonly alertAcks: AlertAckRecord[];
+  /** By incident id, in log order (Map insertion order) of the first report. */
+  readonly incidents: Map<string, IncidentState>;
   readonly rejections: RejectionRecord[];
   readonly disagreements: DisagreementRecord[];
   observationCount: number;
@@ -190,10 +192,25 @@ export type ClusterEvent =
     }
   | { readonly type: "size_agreed"; readonly table: string; readonly size: number }
   | { readonly type: "node_disagreement"; readonly disagreement: DisagreementRecord }
-  | { readonly type: "violation_recorded"; readonly record: ViolationRecord }
-  | { readonly type: "gap_recorded"; readonly record: GapRecord }
   | { readonly type: "verification_recorded"; readonly record: VerificationRecord }
   | { readonly type: "alert_acknowledged"; readonly record: AlertAckRecord }
+  /**
+   * A new incident (its first report, or a node disagreement the machine recorded). The leader
+   * delivers it unless `acknowledged` (an alert_ack for its id came first).
+   */
+  | {
+      readonly type: "alert_raised";
+      readonly alert: ReplicatedAlert;
+      readonly index: number;
+      readonly acknowledged: boolean;
+    }
+  /** Another node reported a known incident: it joins `reporters`; nothing is delivered again. */
+  | {
+      readonly type: "alert_reported";
+      readonly incidentId: string;
+      readonly node: string;
+      readonly first: false;
+    }
   /** The command changed nothing: the same record is already held. */
   | { readonly type: "command_duplicate"; readonly commandType: ClusterCommandType }
   | { readonly type: "command_rejected"; readonly rejection: RejectionRecord };
@@ -206,6 +223,7 @@ export function emptyState(clusterOrigin: string): ClusterState {
     nodes: new Map(),
     tables: new Map(),
     alertAcks: [],
+    incidents: new Map(),
     rejections: [],
     disagreements: [],
     observationCount: 0,
@@ -220,8 +238,6 @@ export function emptyTable(name: string): TableState {
     sizes: new Map(),
     attested: new Map(),
     progress: new Map(),
-    violations: [],
-    gaps: [],
     verifications: [],
   };
 }

@@ -18,6 +18,8 @@ export interface HttpServerOptions {
   readonly registry: Registry;
   /** A request that takes longer is answered 503 by Node's HTTP server. */
   readonly requestTimeoutMs?: number;
+  /** GET /cluster answers this (a raft node in a cluster; docs/design/status.md). */
+  readonly cluster?: () => unknown;
 }
 
 export interface HttpServer {
@@ -34,6 +36,7 @@ const BODY_BYTES_MAX = 16 * 1024;
  * GET /healthz: 200 {"status":"ok"} while the process serves requests.
  * GET /readyz: 200 {"status":"ready","reasons":[]} or 503 {"status":"not_ready","reasons":[...]}.
  * GET /metrics: the registry in the Prometheus text format.
+ * With `cluster`: GET /cluster, the node's view of its cluster as JSON.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const app = Fastify({
@@ -52,6 +55,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const text = await options.registry.metrics();
     return reply.header("content-type", options.registry.contentType).send(text);
   });
+  const cluster = options.cluster;
+  if (cluster !== undefined) app.get("/cluster", async () => cluster());
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {

@@ -1,15 +1,30 @@
 // A raft-role node's runtime on one machine: store, signing key, capture of its own slot,
 // periodic verification. The order of shutdown is the reverse of start, and the store closes last
 // so nothing is cut short.
+
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { AlertDispatcher, createAlertSinks } from "../alerts/index.js";
+import {
+  type AlertDeliveryEvent,
+  AlertDispatcher,
+  type AlertSink,
+  createAlertSinks,
+} from "../alerts/index.js";
 import {
   CaptureRunner,
   type CommittedBatch,
   type Gap,
   type GapToRecord,
 } from "../capture/index.js";
+import {
+  formatVerifierKey,
+  type NoteSigner,
+  noteVerifier,
+  SIGNATURE_TYPE_ED25519,
+} from "../checkpoint/index.js";
+import { type ClusterRuntime, startClusterRuntime } from "../cluster-node/index.js";
 import type { WitnzConfig } from "../config/index.js";
+import { ed25519PublicKeyFromRaw, ed25519PublicKeyRaw } from "../crypto/index.js";
 import {
   createNodeMetrics,
   type HttpServer,
@@ -21,11 +36,12 @@ import { loadOrCreateNodeKey } from "../keys/index.js";
 import { DEFAULT_PUBLICATION_NAME, formatLsn, slotNameForNode } from "../postgres/index.js";
 import { openDatabaseSession, sessionOptions } from "../setup/index.js";
 import { openStore, type WitnzStore } from "../store/index.js";
+import { openSubmitterBacklog, type SubmitterBacklog, WitnessSubmitter } from "../witness/index.js";
 import { VerificationScheduler, type VerificationStatus } from "./verification.js";
 import { stageGap, stageViolation } from "./violations.js";
 
 export class NodeStartError extends Error {
-  readonly code: "WITNZ_NODE_STORE_CORRUPT";
+  readonly code: "WITNZ_NODE_STORE_CORRUPT" | "WITNZ_NODE_CLUSTER_CONFIG";
   constructor(code: NodeStartError["code"], message: string) {
     super(message);
     this.name = "NodeStartError";
@@ -44,6 +60,8 @@ export interface RunningNode {
   readonly capture: CaptureRunner;
   readonly verification: VerificationScheduler;
   readonly metrics: NodeMetrics;
+  /** The node's cluster membership, when `node.peer_addrs` names peers. */
+  readonly cluster: ClusterRuntime | undefined;
   /** Where /healthz, /readyz and /metrics are served. */
   readonly httpUrl: string;
   /** Ready when the store is open and replication is streaming. */
@@ -72,6 +90,46 @@ export function clusterOrigin(config: WitnzConfig): string {
   return `witnz/${config.node.clusterId ?? "default"}`;
 }
 
+/** A raft node joins a cluster when it names peers; alone it runs without Raft. */
+export function isClusterMember(config: WitnzConfig): boolean {
+  return Object.keys(config.node.peerAddrs).length > 0;
+}
+
+/** The cluster settings a member needs, or a NodeStartError naming what is missing. */
+function clusterSettings(config: WitnzConfig) {
+  const { bindAddr, tlsCaFile, tlsCertFile, tlsKeyFile } = config.node;
+  const missing = [
+    bindAddr === undefined ? "node.bind_addr" : undefined,
+    tlsCaFile === undefined ? "node.tls_ca_file" : undefined,
+    tlsCertFile === undefined ? "node.tls_cert_file" : undefined,
+    tlsKeyFile === undefined ? "node.tls_key_file" : undefined,
+  ].filter((key) => key !== undefined);
+  if (missing.length > 0) {
+    throw new NodeStartError(
+      "WITNZ_NODE_CLUSTER_CONFIG",
+      `node.peer_addrs names peers, so this node runs Raft over mutual TLS and needs ${missing.join(", ")} (witnz certs makes development certificates)`,
+    );
+  }
+  const read = (key: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new NodeStartError(
+        "WITNZ_NODE_CLUSTER_CONFIG",
+        `cannot read ${key} ${path}: ${(error as Error).message}`,
+      );
+    }
+  };
+  return {
+    listen: splitHostPort(bindAddr!),
+    tls: {
+      ca: read("node.tls_ca_file", tlsCaFile!),
+      certificate: read("node.tls_cert_file", tlsCertFile!),
+      key: read("node.tls_key_file", tlsKeyFile!),
+    },
+  };
+}
+
 export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<RunningNode> {
   const database = config.database;
   if (database === undefined) throw new Error("a raft node needs a database section");
@@ -80,6 +138,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   const keyName = `${clusterOrigin(config)}/node/${nodeId}`;
   const { privateKey, created } = await loadOrCreateNodeKey(keyPath, keyName);
   if (created) hooks.logger.info({ keyPath }, "created the node signing key");
+  const cluster = isClusterMember(config) ? clusterSettings(config) : undefined;
   const store = await openStore(config.node.dataDir);
   // Re-hash every chain, tree, checkpoint and index before attesting anything from this store.
   const integrity = checkStore(store);
@@ -92,18 +151,72 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   }
   hooks.logger.info({ entries: integrity.entriesChecked }, "store integrity check passed");
   const metrics = createNodeMetrics({ collectProcessMetrics: true });
+  const clock = monotonicMicroseconds();
+  const onDelivery = (event: AlertDeliveryEvent) => {
+    const labels = { kind: event.alert.kind, sink: event.sinkName };
+    if (event.outcome.status === "delivered") metrics.alertsDelivered.inc(labels);
+    else metrics.alertsFailed.inc(labels);
+  };
+  const signer = { name: keyName, privateKey };
+  let clusterRuntime: ClusterRuntime | undefined;
+  let witnesses: { submitter: WitnessSubmitter; backlog: SubmitterBacklog } | undefined;
+  if (cluster !== undefined) {
+    try {
+      if (config.witnzNodes.length > 0) {
+        witnesses = await startWitnessSubmitter(config, signer, hooks.logger);
+      }
+      const submitter = witnesses?.submitter;
+      clusterRuntime = await startClusterRuntime({
+        nodeId,
+        clusterId: config.node.clusterId ?? "default",
+        clusterOrigin: clusterOrigin(config),
+        store,
+        signer,
+        verifierKey: formatVerifierKey(
+          noteVerifier(
+            keyName,
+            SIGNATURE_TYPE_ED25519,
+            ed25519PublicKeyFromRaw(ed25519PublicKeyRaw(privateKey)),
+          ),
+        ),
+        raftDirectory: join(config.node.dataDir, RAFT_DIRECTORY),
+        listenHost: cluster.listen.host,
+        listenPort: cluster.listen.port,
+        peers: config.node.peerAddrs,
+        bootstrap: config.node.bootstrap,
+        tls: cluster.tls,
+        sinks: createAlertSinks(config.alerts),
+        nowUnixMicroseconds: clock,
+        logger: hooks.logger,
+        onDelivery,
+        ...(submitter === undefined
+          ? {}
+          : {
+              onObservation: (observation) =>
+                submitter.submit({
+                  checkpoint: observation.note,
+                  consistencyFromSize: observation.previousSize,
+                  consistencyProof: observation.consistencyProof,
+                }),
+            }),
+      });
+    } catch (error) {
+      await stopWitnessSubmitter(witnesses);
+      await store.close();
+      throw error;
+    }
+  }
+  // Alone, the outbox drains to the sinks. In a cluster it drains into the replicated
+  // incidents, and the leader delivers those (docs/design/cluster.md, "Alerts").
+  const sinks: readonly AlertSink[] =
+    clusterRuntime === undefined ? createAlertSinks(config.alerts) : [clusterRuntime.relaySink];
   const dispatcher = new AlertDispatcher({
     store,
-    sinks: createAlertSinks(config.alerts),
-    onDelivery: (event) => {
-      const labels = { kind: event.alert.kind, sink: event.sinkName };
-      if (event.outcome.status === "delivered") metrics.alertsDelivered.inc(labels);
-      else metrics.alertsFailed.inc(labels);
-    },
+    sinks,
+    onDelivery,
     onPassError: (error) =>
       hooks.logger.error({ err: errorText(error) }, "alert delivery pass failed; retrying"),
   });
-  const clock = monotonicMicroseconds();
   const verification = new VerificationScheduler({
     store,
     nodeId,
@@ -112,14 +225,29 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     metrics,
     logger: hooks.logger,
     onAlert: () => dispatcher.wake(),
-    ...(hooks.onVerified === undefined ? {} : { onVerified: hooks.onVerified }),
+    onVerified: (status) => {
+      if (clusterRuntime !== undefined && status.outcome !== "error") {
+        clusterRuntime.node.recordVerification({
+          table: status.table,
+          timeMicroseconds: Date.parse(status.finishedAt) * 1000,
+          counts: {
+            rows: status.rowsChecked,
+            modified: status.modifiedRows,
+            deleted: status.deletedRows,
+            phantom: status.phantomRows,
+          },
+        });
+      }
+      hooks.onVerified?.(status);
+    },
+    ...(clusterRuntime === undefined ? {} : { intervalDuty: clusterIntervalDuty(clusterRuntime) }),
   });
   const capture = new CaptureRunner({
     connection: sessionOptions(database),
     slotName: slotNameForNode(nodeId),
     publicationName: DEFAULT_PUBLICATION_NAME,
     store,
-    signer: { name: keyName, privateKey },
+    signer,
     clusterOrigin: clusterOrigin(config),
     nowUnixMicroseconds: clock,
     stageViolation: stageViolation(nodeId, () => new Date()),
@@ -145,6 +273,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
         hooks.logger.warn(violation, "violation recorded on a protected table");
       }
       if (batch.violations.length > 0) dispatcher.wake();
+      clusterRuntime?.node.captureCommitted(batch);
       hooks.onCommitted?.(batch);
     },
     onError: (error, retryInMs) =>
@@ -155,13 +284,24 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   });
   const readiness = () => {
     const reasons = capture.state === "streaming" ? [] : [`replication is ${capture.state}`];
+    if (clusterRuntime !== undefined && clusterRuntime.raft.leader() === null) {
+      reasons.push("no raft leader is known");
+    }
     return { ready: reasons.length === 0, reasons };
   };
   let http: HttpServer;
   try {
     const { host, port } = splitHostPort(config.node.httpAddr);
-    http = await startHttpServer({ host, port, readiness, registry: metrics.registry });
+    http = await startHttpServer({
+      host,
+      port,
+      readiness,
+      registry: metrics.registry,
+      ...(clusterRuntime === undefined ? {} : { cluster: () => clusterRuntime.status() }),
+    });
   } catch (error) {
+    await clusterRuntime?.stop();
+    await stopWitnessSubmitter(witnesses);
     await store.close();
     throw error;
   }
@@ -174,14 +314,66 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     capture,
     verification,
     metrics,
+    cluster: clusterRuntime,
     httpUrl: http.url,
     readiness,
     stop: async () => {
       await verification.stop();
       await capture.stop();
       await dispatcher.stop();
+      await clusterRuntime?.stop();
+      await stopWitnessSubmitter(witnesses);
       await http.close();
       await store.close();
+    },
+  };
+}
+
+/** The Raft log's LMDB directory inside the node's data directory. */
+export const RAFT_DIRECTORY = "raft";
+/** What the node still owes its witnesses, in its own LMDB directory. */
+export const WITNESS_BACKLOG_DIRECTORY = "witness-backlog";
+
+/** The submitter of this node's observations to every witness in `witnz_nodes`. */
+async function startWitnessSubmitter(config: WitnzConfig, signer: NoteSigner, logger: NodeLogger) {
+  const backlog = openSubmitterBacklog(join(config.node.dataDir, WITNESS_BACKLOG_DIRECTORY));
+  const submitter = new WitnessSubmitter({
+    customerId: config.node.clusterId ?? "default",
+    nodeId: config.node.id,
+    signer,
+    witnesses: config.witnzNodes.map((witness) => ({
+      id: witness.id,
+      url: `${witness.tlsCaFile === undefined ? "http" : "https"}://${witness.address}`,
+      ...(witness.tlsCaFile === undefined ? {} : { ca: readFileSync(witness.tlsCaFile) }),
+    })),
+    persistence: backlog,
+    onError: (witnessId, error, dropped) =>
+      logger.warn({ witness: witnessId, code: error.code, dropped }, error.message),
+  });
+  try {
+    await submitter.start();
+  } catch (error) {
+    await backlog.close();
+    throw error;
+  }
+  return { submitter, backlog };
+}
+
+async function stopWitnessSubmitter(
+  witnesses: { submitter: WitnessSubmitter; backlog: SubmitterBacklog } | undefined,
+): Promise<void> {
+  if (witnesses === undefined) return;
+  await witnesses.submitter.stop();
+  await witnesses.backlog.close();
+}
+
+function clusterIntervalDuty(runtime: ClusterRuntime) {
+  return {
+    isMine: () => runtime.isLeader(),
+    lastRunMs: (table: string) => {
+      const runs = runtime.node.machine.verifications(table);
+      const latest = runs.reduce((max, run) => Math.max(max, run.timeMicroseconds), 0);
+      return latest === 0 ? undefined : Math.floor(latest / 1000);
     },
   };
 }

@@ -56,7 +56,6 @@ export function lastVerification(store: WitnzStore, table: string): Verification
 
 /** The incident id of a finding set: the same modified, deleted and phantom keys, the same id. */
 export function verificationIncidentId(
-  nodeId: string,
   result: Pick<TableVerification, "table" | "modified" | "deleted" | "phantom" | "schemaChange">,
 ): string {
   const findings = JSON.stringify([
@@ -66,7 +65,7 @@ export function verificationIncidentId(
     result.schemaChange ?? null,
   ]);
   const digest = createHash("sha256").update(findings).digest("hex").slice(0, 16);
-  return `${nodeId}/${result.table}/verify/${digest}`;
+  return `${result.table}/verify/${digest}`;
 }
 
 export interface VerificationSchedulerOptions {
@@ -82,8 +81,23 @@ export interface VerificationSchedulerOptions {
   readonly onAlert?: () => void;
   /** Called after every run, its result stored. */
   readonly onVerified?: (status: VerificationStatus) => void;
+  /**
+   * In a cluster, interval runs are the leader's duty: they run only while `isMine()`, and not
+   * before the interval has passed since the cluster's last run of the table (by any node).
+   * Runs after a gap are always this node's own.
+   */
+  readonly intervalDuty?: IntervalDuty;
   readonly nowMs?: () => number;
 }
+
+export interface IntervalDuty {
+  isMine(): boolean;
+  /** When the cluster last verified the table (display name), ms since 1970. */
+  lastRunMs(table: string): number | undefined;
+}
+
+/** How often a node that does not hold the interval duty looks again. */
+const INTERVAL_DUTY_POLL_MS = 1_000;
 
 interface ScheduledTable {
   readonly name: string;
@@ -164,8 +178,22 @@ export class VerificationScheduler {
       for (const table of tables) if (table.dueAtMs < next.dueAtMs) next = table;
       const waitMs = next.dueAtMs - this.#now();
       if (waitMs > 0) {
-        await this.#sleep(waitMs);
+        await this.#sleep(
+          Math.min(waitMs, this.#options.intervalDuty ? INTERVAL_DUTY_POLL_MS : waitMs),
+        );
         continue;
+      }
+      const duty = this.#options.intervalDuty;
+      if (next.trigger === "interval" && duty !== undefined) {
+        const lastRunMs = duty.lastRunMs(next.name);
+        if (!duty.isMine()) {
+          next.dueAtMs = this.#now() + INTERVAL_DUTY_POLL_MS;
+          continue;
+        }
+        if (lastRunMs !== undefined && lastRunMs + next.intervalMs > this.#now()) {
+          next.dueAtMs = lastRunMs + next.intervalMs;
+          continue;
+        }
       }
       const status = await this.#verify(next.name, next.trigger);
       if (status === undefined) return;
@@ -240,7 +268,7 @@ export class VerificationScheduler {
     const outcome: VerificationOutcome =
       result === undefined ? "error" : result.ok ? "clean" : "tampered";
     const incidentId =
-      result !== undefined && !result.ok ? verificationIncidentId(nodeId, result) : undefined;
+      result !== undefined && !result.ok ? verificationIncidentId(result) : undefined;
     const status: VerificationStatus = {
       table,
       trigger,

@@ -43,8 +43,9 @@ export function stageViolation(
     const schemaChange = change.violation === "schema_change";
     const what = pk === undefined ? "" : ` on primary key ${JSON.stringify(pk)}`;
     batch.enqueueAlert({
-      // The same incident always gets the same id, so a replay after a crash never alerts twice.
-      id: `${nodeId}/${table}/${lsn}/${position.index}`,
+      // The same change always gets the same id, so a replay after a crash never alerts twice,
+      // and every node of a cluster, decoding the same WAL, raises the same incident.
+      id: `${table}/${lsn}/${position.index}`,
       kind: schemaChange ? "schema_change" : "append_only_violation",
       severity: "critical",
       node: nodeId,

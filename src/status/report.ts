@@ -1,4 +1,5 @@
 // How `witnz status` prints: one JSON object (docs/design/status.md), or a compact table.
+import type { ClusterStatus } from "../cluster-node/index.js";
 import type { NodeHealth, NodeStatus, TableStatus } from "./status.js";
 
 /** Hex digits of a hash shown in the table; the JSON always has all 64. */
@@ -31,8 +32,45 @@ export function formatStatusText(status: NodeStatus): string {
   const header = ["TABLE", "CHAIN", "HEAD", "ROOT", "SIZE", "LAG", "VIOLATIONS", "VERIFIED"];
   const rows = status.tables.map(tableRow);
   lines.push(...alignColumns([header, ...rows]));
+  if (status.cluster !== null) lines.push("", ...clusterLines(status.cluster));
   for (const error of status.errors) lines.push(`error: ${error}`);
   return `${lines.join("\n")}\n`;
+}
+
+function clusterLines(cluster: ClusterStatus): string[] {
+  const agreement = cluster.allAgree
+    ? "all nodes agree"
+    : cluster.disagreements > 0
+      ? `${cluster.disagreements} disagreement(s) recorded`
+      : "attestations pending";
+  const lines = [
+    `cluster: leader ${cluster.leader ?? "unknown"}, term ${cluster.term}, this node ${cluster.state}; ${agreement}`,
+  ];
+  const nodeRows = cluster.nodes.map((node) => [
+    node.node,
+    node.leader ? "leader" : node.suffrage,
+    node.registered ? (node.restored ? "restored, not counting" : "counting") : "not registered",
+  ]);
+  lines.push(...alignColumns([["NODE", "RAFT", "OBSERVATIONS"], ...nodeRows]));
+  const tableRows = cluster.tables.flatMap((table) =>
+    table.nodes.map((node) => [
+      table.table,
+      node.node,
+      String(node.reportedSize),
+      String(node.lagEntries),
+      String(node.attestedSize),
+      String(table.agreedSize),
+      table.agreement,
+    ]),
+  );
+  lines.push(
+    "",
+    ...alignColumns([
+      ["TABLE", "NODE", "SIZE", "LAG", "ATTESTED", "AGREED", "STATE"],
+      ...tableRows,
+    ]),
+  );
+  return lines;
 }
 
 function describeHealth(health: NodeHealth): string {

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import type pg from "pg";
 import { CAPTURE_LSN_META } from "../capture/index.js";
 import { parseCheckpoint, readWitnzFields } from "../checkpoint/index.js";
+import type { ClusterStatus } from "../cluster-node/index.js";
 import type { WitnzConfig } from "../config/index.js";
 import { verificationMetaName } from "../node/index.js";
 import {
@@ -101,6 +102,8 @@ export interface NodeStatus {
   readonly store: StoreStatus;
   readonly database: DatabaseStatus;
   readonly tables: readonly TableStatus[];
+  /** The running node's view of its cluster (GET /cluster); null when it runs alone or is down. */
+  readonly cluster: ClusterStatus | null;
   /** One line per thing that could not be read; empty when `complete`. */
   readonly errors: readonly string[];
 }
@@ -125,11 +128,15 @@ export async function readNodeStatus(
   const now = options.now ?? (() => new Date());
   const errors: string[] = [];
   const slotName = slotNameForNode(config.node.id);
-  const [health, databaseStatus] = await Promise.all([
-    readHealth(config.node.httpAddr, options.healthTimeoutMs ?? HEALTH_TIMEOUT_MS),
+  const timeoutMs = options.healthTimeoutMs ?? HEALTH_TIMEOUT_MS;
+  const inCluster = Object.keys(config.node.peerAddrs).length > 0;
+  const [health, databaseStatus, cluster] = await Promise.all([
+    readHealth(config.node.httpAddr, timeoutMs),
     readDatabase(config, slotName),
+    inCluster ? readCluster(config.node.httpAddr, timeoutMs) : null,
   ]);
   if (!databaseStatus.reachable) errors.push(`database: ${databaseStatus.error}`);
+  if (cluster !== null && "error" in cluster) errors.push(`cluster: ${cluster.error}`);
   const takenAt = now();
 
   const names: string[] = [];
@@ -171,8 +178,23 @@ export async function readNodeStatus(
     store: { directory, readable: store !== undefined, error: storeError },
     database: databaseStatus,
     tables,
+    cluster: cluster === null || "error" in cluster ? null : cluster,
     errors,
   };
+}
+
+async function readCluster(
+  httpAddr: string,
+  timeoutMs: number,
+): Promise<ClusterStatus | { error: string }> {
+  const url = `http://${loopbackForWildcard(httpAddr)}/cluster`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status !== 200) return { error: `${url} answered HTTP ${response.status}` };
+    return (await response.json()) as ClusterStatus;
+  } catch (error) {
+    return { error: `cannot read ${url}: ${describeFetchFailure(error)}` };
+  }
 }
 
 function readCapturedLsn(store: WitnzStore): string | null {

@@ -1,5 +1,5 @@
 // The cluster node over a fake Raft (one shared log, applied everywhere in order) and in-memory
-// stores: registration, progress, sequenced targets, signed observations, disagreement alerts.
+// stores: registration, progress, sequenced targets, signed observations, incidents.
 import { afterEach, describe, expect, test } from "vitest";
 import { decodeCommand, disagreementIncidentId } from "../../src/cluster/index.js";
 import { ClusterStateMachineAdapter } from "../../src/cluster-node/index.js";
@@ -108,8 +108,8 @@ describe("ClusterNode", () => {
     expect(new Set(values.map((o) => `${o.rootHash} ${o.chainHash}`)).size).toBe(1);
   });
 
-  test("a node whose data differs is named in a node_disagreement, alerted once by the leader", async () => {
-    const { raft, members } = await startedCluster();
+  test("a node whose data differs is named in a node_disagreement, which becomes one incident", async () => {
+    const { members } = await startedCluster();
     const [a, b, c] = members as [FakeMember, FakeMember, FakeMember];
     await ingest(a, 4);
     await ingest(b, 4);
@@ -124,22 +124,82 @@ describe("ClusterNode", () => {
       oddNodes: ["c"],
     });
     const id = disagreementIncidentId(TABLE, 4);
-    expect(a.store.alert(id)?.alert).toMatchObject({
-      id,
-      kind: "node_disagreement",
-      node: "a",
-      table: TABLE,
-    });
-    expect(a.store.alert(id)?.alert.message).toContain("odd node(s) out: c");
-    expect(b.store.alert(id)).toBeUndefined();
+    for (const member of members) {
+      const incident = member.node.machine.incident(id);
+      expect(incident?.alert).toMatchObject({ id, kind: "node_disagreement", table: TABLE });
+      expect(incident?.alert.message).toContain("odd node(s) out: c");
+      expect(incident?.acknowledged).toBe(false);
+    }
     expect(a.node.machine.agreedSize(TABLE)).toBe(0);
 
-    // Leadership moves to b: it finds the same disagreement and alerts it from its own outbox;
-    // a's pass as a follower adds nothing.
-    raft.leaderId = "b";
+    // A decided disagreement does not hold the targets back: with c differing at every size
+    // from now on, the leader keeps sequencing and each size is decided on its own.
+    for (let round = 0; round < 10; round++) {
+      for (const member of members) await ingest(member, 1);
+      await settle(members);
+    }
+    expect(a.node.machine.targetSize(TABLE)).toBe(14);
+    expect(a.node.machine.disagreements().map((record) => record.size)).toContain(14);
+  });
+
+  test("the same alert raised by several nodes is one incident with every reporter", async () => {
+    const { members } = await startedCluster();
+    const [a, b, c] = members as [FakeMember, FakeMember, FakeMember];
+    const alert = (node: string) => ({
+      id: "public.audit_log/0/16/0",
+      kind: "append_only_violation",
+      severity: "critical" as const,
+      node,
+      table: TABLE,
+      op: "UPDATE",
+      pk: ["7"],
+      lsn: "0/16",
+      detectedAt: "2026-11-23T12:00:00.000Z",
+      message: "UPDATE on append-only table public.audit_log",
+    });
+    await b.node.raiseAlert(alert("b"));
+    await c.node.raiseAlert(alert("c"));
+    await a.node.raiseAlert(alert("a"));
+    const incidents = a.node.machine.incidents();
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]).toMatchObject({ reporters: ["a", "b", "c"], acknowledged: false });
+    expect(incidents[0]?.alert.node).toBe("b");
+    await a.node.acknowledgeAlert(alert("a").id);
+    expect(c.node.machine.pendingIncidents()).toEqual([]);
+  });
+
+  test("an alert the cluster refuses is an error for its raiser", async () => {
+    const { members } = await startedCluster();
+    const b = members[1]!;
+    await expect(
+      b.node.raiseAlert({
+        id: "x",
+        kind: "append_only_violation",
+        severity: "critical",
+        // Not a registered node: the state machine refuses it.
+        node: "stranger",
+        detectedAt: "2026-11-23T12:00:00.000Z",
+        message: "m",
+      }),
+    ).rejects.toMatchObject({ code: "WITNZ_CLUSTER_NODE_REFUSED" });
+  });
+
+  test("verification results are recorded in the replicated state", async () => {
+    const { members } = await startedCluster();
+    const b = members[1]!;
+    b.node.recordVerification({
+      table: TABLE,
+      timeMicroseconds: 1_763_891_200_000_000,
+      counts: { rows: 10, modified: 1, deleted: 0, phantom: 0 },
+    });
     await settle(members);
-    expect(b.store.alert(id)?.alert.node).toBe("b");
-    expect(a.store.pendingAlerts(Number.MAX_SAFE_INTEGER, 10).map((s) => s.alert.id)).toEqual([id]);
+    expect(members[0]!.node.machine.verifications(TABLE)).toEqual([
+      expect.objectContaining({
+        node: "b",
+        ok: false,
+        counts: expect.objectContaining({ modified: 1 }),
+      }),
+    ]);
   });
 
   test("a follower that cannot reach a leader reports the error and retries on a later pass", async () => {

@@ -48,8 +48,8 @@ export class FakeRaft {
     };
   }
 
-  async forward(leaderId: string, data: Uint8Array): Promise<void> {
-    await this.#append(leaderId, data);
+  forward(leaderId: string, data: Uint8Array): Promise<number> {
+    return this.#append(leaderId, data);
   }
 
   async #append(id: string, data: Uint8Array): Promise<number> {
@@ -73,12 +73,6 @@ export async function fakeCluster(ids: readonly string[]): Promise<{
     pair: generateEd25519KeyPair(),
     name: `${ORIGIN}/node/${id}`,
   }));
-  const founding = keys.map((key) => ({
-    node: key.id,
-    verifierKey: formatVerifierKey(
-      noteVerifier(key.name, SIGNATURE_TYPE_ED25519, key.pair.publicKey),
-    ),
-  }));
   const members: FakeMember[] = [];
   for (const key of keys) {
     const store = await openMemoryStore();
@@ -89,12 +83,13 @@ export async function fakeCluster(ids: readonly string[]): Promise<{
       clusterOrigin: ORIGIN,
       store,
       signer: { name: key.name, privateKey: key.pair.privateKey },
-      members: founding,
+      verifierKey: formatVerifierKey(
+        noteVerifier(key.name, SIGNATURE_TYPE_ED25519, key.pair.publicKey),
+      ),
       nowUnixMicroseconds: () => {
         clock += 1n;
         return clock;
       },
-      nowMs: () => 1_763_891_200_000,
       dutyIntervalMs: 3_600_000,
       forwardToLeader: (leaderId, data) => raft.forward(leaderId, data),
       onError: (error) => errors.push(error),

@@ -1,12 +1,16 @@
 import { describe, expect, test } from "vitest";
 import {
+  ALERTS_MAX,
+  alertProblem,
   type ClusterCommand,
   ClusterError,
+  disagreementMessage,
   encodeCommand,
+  isoFromUnixMicroseconds,
   OBSERVATIONS_MAX,
+  type ReplicatedAlert,
   SIZES_KEPT_BELOW_AGREED,
   SIZES_PER_TABLE_MAX,
-  VIOLATIONS_KEPT_PER_TABLE,
 } from "../../src/cluster/index.js";
 import {
   CLUSTER_ORIGIN,
@@ -367,34 +371,8 @@ describe("memory bound", () => {
 });
 
 describe("records", () => {
-  test("violations, gaps, verification results and acknowledgements are kept, latest N", () => {
+  test("verification results and acknowledgements are kept, latest N", () => {
     const driver = threeNodes();
-    for (let sequence = 1; sequence <= VIOLATIONS_KEPT_PER_TABLE + 3; sequence++) {
-      driver.run({
-        type: "violation",
-        node: "node-a",
-        table: TABLE,
-        sequence,
-        kind: "update",
-        lsn: "0/16B3748",
-        commitTimeMicroseconds: 1_763_891_200_000_000 + sequence,
-        summary: `UPDATE on primary key ["${sequence}"]`,
-      });
-    }
-    const violations = driver.machine.violations(TABLE);
-    expect(violations).toHaveLength(VIOLATIONS_KEPT_PER_TABLE);
-    expect(violations[0]!.sequence).toBe(4);
-    const gap: ClusterCommand = {
-      type: "gap",
-      node: "node-b",
-      table: TABLE,
-      fromLsn: "0/10",
-      toLsn: "0/20",
-      reason: "slot_missing",
-      detectedTimeMicroseconds: 5,
-    };
-    expect(driver.run(gap)[0]!.type).toBe("gap_recorded");
-    expect(driver.run(gap)[0]!.type).toBe("command_duplicate");
     driver.run({
       type: "verification_result",
       node: "node-c",
@@ -414,5 +392,230 @@ describe("records", () => {
     expect(driver.run({ ...ack, by: "bob" })[0]!.type).toBe("command_duplicate");
     expect(driver.machine.isAcknowledged("node_disagreement/public.audit_log/100")).toBe(true);
     expect(driver.machine.alertAcks()).toMatchObject([{ by: "alice" }]);
+  });
+});
+
+const alertOf = (
+  id: string,
+  node = "node-a",
+  extra: Partial<ReplicatedAlert> = {},
+): ReplicatedAlert => ({
+  id,
+  kind: "append_only_violation",
+  severity: "critical",
+  node,
+  table: TABLE,
+  op: "DELETE",
+  pk: ["7"],
+  lsn: "0/16B3748",
+  detectedAt: "2025-11-23T09:00:00.000Z",
+  message: `DELETE on ${TABLE} (${id})`,
+  ...extra,
+});
+const raise = (alert: ReplicatedAlert): ClusterCommand => ({ type: "alert_raised", alert });
+const ackOf = (incidentId: string): ClusterCommand => ({
+  type: "alert_ack",
+  incidentId,
+  by: "node-a",
+  timeMicroseconds: 1,
+});
+
+describe("incidents", () => {
+  test("a first report raises an incident; another node's report of it adds a reporter", () => {
+    const driver = threeNodes();
+    const alert = alertOf("i-1", "node-b");
+    expect(driver.run(raise(alert))).toEqual([
+      { type: "alert_raised", alert, index: 4, acknowledged: false },
+    ]);
+    // Another node, another text: the first report stays, the reporter is added.
+    expect(driver.run(raise(alertOf("i-1", "node-a", { message: "other words" })))).toEqual([
+      { type: "alert_reported", incidentId: "i-1", node: "node-a", first: false },
+    ]);
+    // The same node again changes nothing.
+    const before = driver.machine.incidents();
+    expect(driver.run(raise(alertOf("i-1", "node-b")))).toEqual([
+      { type: "command_duplicate", commandType: "alert_raised" },
+    ]);
+    expect(driver.machine.incidents()).toEqual(before);
+    expect(driver.machine.incident("i-1")).toEqual({
+      alert,
+      reporters: ["node-a", "node-b"],
+      index: 4,
+      acknowledged: false,
+    });
+    expect(driver.machine.incident("nope")).toBeUndefined();
+  });
+
+  test("only a registered node raises", () => {
+    const driver = threeNodes();
+    const [event] = driver.run(raise(alertOf("i-1", "node-d")));
+    expect(event).toMatchObject({
+      type: "command_rejected",
+      rejection: {
+        reason: "node_unknown",
+        commandType: "alert_raised",
+        node: "node-d",
+        table: TABLE,
+      },
+    });
+    expect(driver.machine.incidents()).toEqual([]);
+  });
+
+  test("incidents in log order; acknowledged ones leave the pending list", () => {
+    const driver = threeNodes();
+    driver.run(raise(alertOf("b")), raise(alertOf("a")), raise(alertOf("c")));
+    expect(driver.machine.incidents().map((incident) => incident.alert.id)).toEqual([
+      "b",
+      "a",
+      "c",
+    ]);
+    expect(driver.run(ackOf("a"))[0]!.type).toBe("alert_acknowledged");
+    expect(driver.machine.pendingIncidents().map((incident) => incident.alert.id)).toEqual([
+      "b",
+      "c",
+    ]);
+    expect(driver.machine.incident("a")?.acknowledged).toBe(true);
+    expect(driver.machine.isAcknowledged("a")).toBe(true);
+    expect(driver.machine.isAcknowledged("b")).toBe(false);
+    // An acknowledgement that came first: the incident is raised already acknowledged.
+    driver.run(ackOf("d"));
+    const [event] = driver.run(raise(alertOf("d")));
+    expect(event).toMatchObject({ type: "alert_raised", acknowledged: true });
+    expect(driver.machine.pendingIncidents().map((incident) => incident.alert.id)).toEqual([
+      "b",
+      "c",
+    ]);
+  });
+
+  test("ALERTS_MAX: a new incident evicts the oldest acknowledged one, else is refused", () => {
+    const driver = threeNodes();
+    for (let i = 0; i < ALERTS_MAX; i++) driver.run(raise(alertOf(`i-${i}`)));
+    expect(driver.machine.incidents()).toHaveLength(ALERTS_MAX);
+    const [refused] = driver.run(raise(alertOf("new-1")));
+    expect(refused).toMatchObject({
+      type: "command_rejected",
+      rejection: { reason: "alert_capacity", commandType: "alert_raised", node: "node-a" },
+    });
+    // A known incident still takes another reporter when the list is full.
+    expect(driver.run(raise(alertOf("i-0", "node-b")))[0]!.type).toBe("alert_reported");
+    driver.run(ackOf("i-9"), ackOf("i-3"));
+    expect(driver.run(raise(alertOf("new-1")))[0]!.type).toBe("alert_raised");
+    expect(driver.machine.incident("i-3")).toBeUndefined();
+    expect(driver.machine.incident("i-9")).toBeDefined();
+    expect(driver.run(raise(alertOf("new-2")))[0]!.type).toBe("alert_raised");
+    expect(driver.machine.incident("i-9")).toBeUndefined();
+    const ids = driver.machine.incidents().map((incident) => incident.alert.id);
+    expect(ids).toHaveLength(ALERTS_MAX);
+    expect(ids.slice(-2)).toEqual(["new-1", "new-2"]);
+    // The evicted incidents' acknowledgements are still answered from the ack list.
+    expect(driver.machine.isAcknowledged("i-3")).toBe(true);
+  });
+
+  test("a node disagreement records its incident, with the majority LSN and latest time", () => {
+    const driver = threeNodes();
+    const events = driver.run(
+      target(100),
+      observation(A, 100),
+      observation(B, 100),
+      observation(C, 100, "altered"),
+    );
+    const [disagreement] = ofType(events, "node_disagreement");
+    const [raised] = ofType(events, "alert_raised");
+    expect(events.indexOf(raised!)).toBe(events.indexOf(disagreement!) + 1);
+    const alert: ReplicatedAlert = {
+      id: `node_disagreement/${TABLE}/100`,
+      kind: "node_disagreement",
+      severity: "critical",
+      node: "cluster",
+      table: TABLE,
+      // The fixture's LSN is size * 16; its time 1_763_891_200_000_000 + size µs.
+      lsn: "0/640",
+      detectedAt: new Date(1_763_891_200_000).toISOString(),
+      message: disagreementMessage(disagreement!.disagreement),
+    };
+    expect(raised).toEqual({ type: "alert_raised", alert, index: 7, acknowledged: false });
+    expect(alert.message).toBe(
+      `nodes disagree on ${TABLE} at size 100 (majority); odd node(s) out: node-c`,
+    );
+    expect(driver.machine.incident(alert.id)).toEqual({
+      alert,
+      reporters: ["cluster"],
+      index: 7,
+      acknowledged: false,
+    });
+    expect(alertProblem(alert)).toBeUndefined();
+  });
+
+  test("a tie's incident has no LSN; a node's own report of it adds the node", () => {
+    const driver = threeNodes();
+    const events = driver.run(
+      target(5),
+      observation(A, 5),
+      observation(B, 5, "x"),
+      observation(C, 5, "y"),
+    );
+    const [raised] = ofType(events, "alert_raised");
+    expect(raised?.alert.lsn).toBeUndefined();
+    expect(raised?.alert.message).toMatch(/\(tie\); odd node\(s\) out: nobody named$/);
+    const id = raised!.alert.id;
+    expect(driver.run(raise({ ...raised!.alert, node: "node-b" }))).toEqual([
+      { type: "alert_reported", incidentId: id, node: "node-b", first: false },
+    ]);
+    expect(driver.machine.incident(id)?.reporters).toEqual(["cluster", "node-b"]);
+  });
+
+  test("a full incident list drops a disagreement's incident but keeps the disagreement", () => {
+    const driver = threeNodes();
+    for (let i = 0; i < ALERTS_MAX; i++) driver.run(raise(alertOf(`i-${i}`)));
+    const events = driver.run(
+      target(5),
+      observation(A, 5),
+      observation(B, 5),
+      observation(C, 5, "x"),
+    );
+    expect(ofType(events, "node_disagreement")).toHaveLength(1);
+    expect(ofType(events, "alert_raised")).toEqual([]);
+    const [rejected] = ofType(events, "command_rejected");
+    expect(rejected?.rejection).toMatchObject({
+      reason: "alert_capacity",
+      commandType: "observation",
+      node: "",
+      table: TABLE,
+    });
+    expect(ofType(events, "observation_accepted")).toHaveLength(3);
+    expect(driver.machine.disagreements()).toHaveLength(1);
+    expect(driver.machine.incident(`node_disagreement/${TABLE}/5`)).toBeUndefined();
+  });
+});
+
+describe("isoFromUnixMicroseconds", () => {
+  test("matches toISOString from the epoch to 2^53 - 1 microseconds", () => {
+    const samples = [
+      0,
+      999,
+      1000,
+      86_399_999_999,
+      86_400_000_000,
+      951_782_400_000_000, // 2000-02-29
+      951_868_799_999_999,
+      1_709_164_800_000_000, // 2024-02-29
+      4_107_542_400_000_000, // 2100-03-01 (2100 is no leap year)
+      1_763_891_200_123_456,
+      Number.MAX_SAFE_INTEGER,
+    ];
+    let x = 0x2545f491;
+    for (let i = 0; i < 2000; i++) {
+      // A fixed xorshift sequence spread over the whole range.
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      samples.push(Math.floor(((x >>> 0) / 2 ** 32) * Number.MAX_SAFE_INTEGER));
+    }
+    for (const microseconds of samples) {
+      expect(isoFromUnixMicroseconds(microseconds)).toBe(
+        new Date(Math.floor(microseconds / 1000)).toISOString(),
+      );
+    }
+    expect(() => isoFromUnixMicroseconds(-1)).toThrow(RangeError);
   });
 });

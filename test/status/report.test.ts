@@ -119,6 +119,7 @@ describe("formatStatusText", () => {
           lastVerification: null,
         },
       ],
+      cluster: null,
       errors: ["database: unreachable: connection refused"],
     };
     expect(formatStatusText(status)).toBe(
@@ -132,6 +133,66 @@ describe("formatStatusText", () => {
         "public.audit_log  12     abababababababab…  cdcdcdcdcdcdcdcd…  12    - / 10s  2           never",
         "error: database: unreachable: connection refused",
         "",
+      ].join("\n"),
+    );
+  });
+
+  test("a cluster member adds the leader, each node and each node's sizes per table", () => {
+    const status: NodeStatus = {
+      node: "n2",
+      takenAt: "2026-01-01T00:00:10.000Z",
+      complete: true,
+      health: { url: "http://127.0.0.1:7070/readyz", state: "ready", reasons: [] },
+      store: { directory: "data", readable: true, error: null },
+      database: {
+        address: "db:5432/app",
+        reachable: true,
+        error: null,
+        currentLsn: "0/200",
+        slot: { name: "witnz_n2", exists: true, active: true, confirmedFlushLsn: "0/200" },
+        lagBytes: 0,
+      },
+      tables: [],
+      cluster: {
+        node: "n2",
+        state: "follower",
+        leader: "n1",
+        term: 3,
+        commitIndex: 40,
+        appliedIndex: 40,
+        nodes: [
+          { node: "n1", suffrage: "voter", registered: true, restored: false, leader: true },
+          { node: "n2", suffrage: "voter", registered: true, restored: true, leader: false },
+        ],
+        tables: [
+          {
+            table: "public.t",
+            targetSize: 10,
+            agreedSize: 8,
+            agreement: "pending",
+            nodes: [
+              { node: "n1", reportedSize: 10, lagEntries: 0, attestedSize: 10 },
+              { node: "n2", reportedSize: 7, lagEntries: 3, attestedSize: 0 },
+            ],
+          },
+        ],
+        allAgree: false,
+        disagreements: 0,
+        pendingIncidents: 0,
+      },
+      errors: [],
+    };
+    const text = formatStatusText(status);
+    expect(text).toContain(
+      [
+        "cluster: leader n1, term 3, this node follower; attestations pending",
+        "NODE  RAFT    OBSERVATIONS",
+        "n1    leader  counting",
+        "n2    voter   restored, not counting",
+        "",
+        "TABLE     NODE  SIZE  LAG  ATTESTED  AGREED  STATE",
+        "public.t  n1    10    0    10        8       pending",
+        "public.t  n2    7     3    0         8       pending",
       ].join("\n"),
     );
   });
