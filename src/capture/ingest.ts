@@ -65,6 +65,12 @@ export interface IngestOptions {
   /** Stages a gap entry (and its alert) for one table; called once per protected table. */
   readonly stageGap?: (batch: StoreBatch, gap: GapToRecord) => void;
   readonly batchChangesMax?: number;
+  /**
+   * Fault injection for tests and the demo only: what this node observes of each inserted row's
+   * canonical encoding. A node given one that alters rows is a lying node: its chains, trees and
+   * signed checkpoints are self-consistent but differ from its peers'.
+   */
+  readonly observeRow?: (encoded: Uint8Array) => Uint8Array;
 }
 
 interface TableState {
@@ -277,7 +283,10 @@ export class Ingester {
         batch.setMeta(tableLayoutMetaName(change.table), encodeTableLayout(change.layout));
         return;
       case "insert": {
-        const data = dataHash(encodeRow(change.row));
+        const encoded = encodeRow(change.row);
+        const data = dataHash(
+          this.#options.observeRow === undefined ? encoded : this.#options.observeRow(encoded),
+        );
         const seq = state.size + 1;
         const chain = chainHash(state.chainHash, seq, data);
         batch.appendChainEntry(change.table, {

@@ -63,6 +63,8 @@ export interface CaptureRunnerOptions {
   readonly onGap?: (gap: Gap, recorded: readonly GapToRecord[]) => void;
   readonly onError?: (error: unknown, retryInMs: number) => void;
   readonly batchChangesMax?: number;
+  /** Fault injection for tests and the demo only (see IngestOptions.observeRow). */
+  readonly observeRow?: (encoded: Uint8Array) => Uint8Array;
   readonly reconnectDelayMsMax?: number;
   readonly confirmedPersistIntervalMs?: number;
   readonly streamQueueBytesMax?: number;
@@ -154,6 +156,7 @@ export class CaptureRunner {
       ...(options.batchChangesMax === undefined
         ? {}
         : { batchChangesMax: options.batchChangesMax }),
+      ...(options.observeRow === undefined ? {} : { observeRow: options.observeRow }),
     });
     await this.#checkSlot(ingester);
     if (this.#stopping) return;

@@ -2,12 +2,14 @@
 // acceptance tests): development certificates, one configuration per node, `witnz init` for
 // each, and a handle per node process to start, stop, kill and ask for its view of the cluster.
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDevelopmentCertificates } from "../certs/index.js";
 import type { ClusterStatus } from "../cluster-node/index.js";
 import { parseConfig } from "../config/index.js";
+import { keygen } from "../keys/index.js";
+import { ALTER_OBSERVATIONS_FILE, TEST_FAULTS_VARIABLE } from "../node/index.js";
 import { initNode } from "../setup/index.js";
 import { freePort, type LocalNodeConfigOptions, localNodeConfigYaml } from "./node-config.js";
 
@@ -57,10 +59,12 @@ export class LocalNodeProcess {
     return this.#stderr;
   }
 
-  start(): void {
+  /** Starts `witnz start`; with `faults`, the lying-node switch is available (alterObservations). */
+  start(options: { readonly faults?: boolean } = {}): void {
     if (this.#child !== undefined) throw new Error(`${this.id} is already running`);
     const child = spawn(process.execPath, [BIN, "start", "--config", this.configPath], {
       stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...(options.faults === true ? { [TEST_FAULTS_VARIABLE]: "1" } : {}) },
     });
     this.#stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => {
@@ -81,6 +85,13 @@ export class LocalNodeProcess {
     );
     child.kill(signal);
     return exited;
+  }
+
+  /** Turns the lying-node fault on or off (a node started with `faults` polls it). */
+  async alterObservations(on: boolean): Promise<void> {
+    const path = join(this.dataDir, ALTER_OBSERVATIONS_FILE);
+    if (on) await writeFile(path, "");
+    else await rm(path, { force: true });
   }
 
   /** GET /readyz answered 200. */
@@ -164,4 +175,82 @@ export async function localLeader(
     if ((await node.cluster())?.state === "leader") return node;
   }
   return undefined;
+}
+
+export interface LocalWitnessPlan {
+  readonly id: string;
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  /** What the raft nodes' `witnz_nodes` lists. */
+  readonly address: string;
+}
+
+/** Ports for witnesses, chosen before the raft nodes' configurations name them. */
+export async function planLocalWitnesses(ids: readonly string[]): Promise<LocalWitnessPlan[]> {
+  const plans: LocalWitnessPlan[] = [];
+  for (const id of ids) {
+    const grpcPort = await freePort();
+    plans.push({ id, grpcPort, httpPort: await freePort(), address: `127.0.0.1:${grpcPort}` });
+  }
+  return plans;
+}
+
+export interface LocalWitnessOptions {
+  readonly directory: string;
+  readonly clusterId: string;
+  readonly plans: readonly LocalWitnessPlan[];
+  /** The raft nodes, not started yet: their signing keys are made now for the witnesses. */
+  readonly nodes: readonly LocalNodeProcess[];
+  readonly hashCollectionTimeout?: string;
+  readonly webhook?: LocalNodeConfigOptions["webhook"];
+  readonly logLevel?: string;
+}
+
+/**
+ * Makes each raft node's signing key (in its data directory, under the name it signs with) and
+ * writes one witness configuration per plan accepting those keys for the cluster's customer.
+ */
+export async function prepareLocalWitnesses(
+  options: LocalWitnessOptions,
+): Promise<LocalNodeProcess[]> {
+  const keys: { id: string; verifierKey: string }[] = [];
+  for (const node of options.nodes) {
+    const made = await keygen(node.dataDir, `witnz/${options.clusterId}/node/${node.id}`);
+    keys.push({ id: node.id, verifierKey: made.verifierKey });
+  }
+  const witnesses: LocalNodeProcess[] = [];
+  for (const plan of options.plans) {
+    const witness = new LocalNodeProcess(
+      plan.id,
+      join(options.directory, `${plan.id}.yaml`),
+      join(options.directory, plan.id),
+      plan.httpPort,
+    );
+    const webhook = options.webhook;
+    const yaml = [
+      "node:",
+      `  id: ${JSON.stringify(plan.id)}`,
+      "  role: witness",
+      `  grpc_addr: ${JSON.stringify(plan.address)}`,
+      `  http_addr: 127.0.0.1:${plan.httpPort}`,
+      `  data_dir: ${JSON.stringify(witness.dataDir)}`,
+      `  log_level: ${options.logLevel ?? "warn"}`,
+      ...(webhook === undefined
+        ? []
+        : ["alerts:", "  enabled: true", "  webhook:", `    url: ${JSON.stringify(webhook.url)}`]),
+      "customers:",
+      `  - id: ${JSON.stringify(options.clusterId)}`,
+      "    nodes:",
+      ...keys.flatMap((key) => [
+        `      - id: ${JSON.stringify(key.id)}`,
+        `        verifier_key: ${JSON.stringify(key.verifierKey)}`,
+      ]),
+      `hash_collection_timeout: ${options.hashCollectionTimeout ?? "30s"}`,
+      "",
+    ].join("\n");
+    parseConfig(yaml);
+    await writeFile(witness.configPath, yaml);
+    witnesses.push(witness);
+  }
+  return witnesses;
 }

@@ -3,8 +3,12 @@
 export {
   type LocalClusterOptions,
   LocalNodeProcess,
+  type LocalWitnessOptions,
+  type LocalWitnessPlan,
   localLeader,
+  planLocalWitnesses,
   prepareLocalCluster,
+  prepareLocalWitnesses,
 } from "./cluster.js";
 export {
   freePort,

@@ -1,4 +1,10 @@
 export {
+  ALTER_OBSERVATIONS_FILE,
+  type ObservationFault,
+  observationFault,
+  TEST_FAULTS_VARIABLE,
+} from "./faults.js";
+export {
   clusterOrigin,
   monotonicMicroseconds,
   type NodeHooks,

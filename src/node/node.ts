@@ -37,6 +37,7 @@ import { DEFAULT_PUBLICATION_NAME, formatLsn, slotNameForNode } from "../postgre
 import { openDatabaseSession, sessionOptions } from "../setup/index.js";
 import { openStore, type WitnzStore } from "../store/index.js";
 import { openSubmitterBacklog, type SubmitterBacklog, WitnessSubmitter } from "../witness/index.js";
+import { observationFault } from "./faults.js";
 import { VerificationScheduler, type VerificationStatus } from "./verification.js";
 import { stageGap, stageViolation } from "./violations.js";
 
@@ -242,7 +243,10 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     },
     ...(clusterRuntime === undefined ? {} : { intervalDuty: clusterIntervalDuty(clusterRuntime) }),
   });
+  const fault = observationFault(config.node.dataDir);
+  if (fault !== undefined) hooks.logger.warn({}, "test faults are enabled on this node");
   const capture = new CaptureRunner({
+    ...(fault === undefined ? {} : { observeRow: fault.observeRow }),
     connection: sessionOptions(database),
     slotName: slotNameForNode(nodeId),
     publicationName: DEFAULT_PUBLICATION_NAME,
@@ -320,6 +324,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     stop: async () => {
       await verification.stop();
       await capture.stop();
+      fault?.stop();
       await dispatcher.stop();
       await clusterRuntime?.stop();
       await stopWitnessSubmitter(witnesses);
