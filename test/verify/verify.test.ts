@@ -365,7 +365,7 @@ describe("witnz verify (the binary)", () => {
     );
     const quick = await witnz("verify", "--quick", "--config", table.configPath);
     expect(quick.code).toBe(2);
-    expect(quick.stderr).toContain("witnz verify --quick is not available in this version yet");
+    expect(quick.stderr).toContain("verify --quick needs witnz_nodes in the configuration");
   });
 
   test("a composite quoted table by name through the binary", async () => {
