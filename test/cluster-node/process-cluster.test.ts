@@ -109,6 +109,13 @@ describe("a three-node cluster of witnz start processes", () => {
       expect(view?.nodes.every((node) => node.registered && node.suffrage === "voter")).toBe(true);
       expect(tableOf(view)?.agreement).toBe("agreed");
     }
+    // witnz status shows the same cluster.
+    const status = await witnz("status", "--config", member("n2").configPath, "--json");
+    expect(status.code, status.stderr).toBe(0);
+    const cluster = (JSON.parse(status.stdout) as { cluster: ClusterStatus | null }).cluster;
+    expect(cluster).toMatchObject({ node: "n2", leader: views[0]?.leader, allAgree: true });
+    const text = await witnz("status", "--config", member("n2").configPath);
+    expect(text.stdout).toMatch(/cluster: leader n\d, term \d+, this node \w+; all nodes agree/);
   }, 90_000);
 
   test("an UPDATE every node detects is one incident, delivered once by the leader", async () => {
