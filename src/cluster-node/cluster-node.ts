@@ -79,6 +79,11 @@ export interface ClusterNodeOptions {
   /** How a follower's proposals reach the leader; without it only the leader proposes. */
   readonly forwardToLeader?: ForwardToLeader;
   readonly sequencing?: AttestationSequencingPolicy;
+  /**
+   * The store was rebuilt from a peer and not yet re-verified: the node marks itself restored
+   * (`node_restored`) and does not attest until `reverified()`.
+   */
+  readonly restoredPending?: boolean;
   /** Each observation this node proposed, for its witnesses (errors are reported, not retried). */
   readonly onObservation?: (observation: SignedObservation) => Promise<void>;
   /** A proposal or duty that failed; it is retried on the next pass. */
@@ -100,12 +105,14 @@ export class ClusterNode {
   readonly #progressDue = new Set<string>();
   /** Attestation targets this node has yet to sign, per table. */
   readonly #targetsDue = new Map<string, Set<number>>();
+  #restoredPending: boolean;
   /** Verification results not yet in the replicated state, oldest first. */
   readonly #verificationsDue: VerificationToRecord[] = [];
 
   constructor(options: ClusterNodeOptions) {
     this.#options = options;
     this.#store = options.store;
+    this.#restoredPending = options.restoredPending ?? false;
     this.#adapter = new ClusterStateMachineAdapter(options.clusterOrigin);
     this.#adapter.onEvents((events) => this.#onEvents(events));
     this.#adapter.onRestore(() => this.#onRestore());
@@ -169,6 +176,51 @@ export class ClusterNode {
         `the cluster did not record alert ${alert.id}${rejection === undefined ? "" : `: ${rejection.reason}`}`,
       );
     }
+  }
+
+  /**
+   * Every protected table verified clean after a restore: the cluster counts this node again.
+   * Resolves once applied; throws when it was not.
+   */
+  async reverified(): Promise<void> {
+    await this.#proposeOrThrow({ type: "node_reverified", node: this.nodeId });
+    this.#restoredPending = false;
+    this.#schedulePass();
+  }
+
+  /**
+   * Whether this node's store holds what the cluster agreed: for each table, the root and chain
+   * hash at the agreed size equal the counting nodes' agreed value. A restored store must pass
+   * before it counts again. Tables this node has not reached the agreed size of are listed.
+   */
+  agreesWithCluster(): { readonly ok: boolean; readonly problems: readonly string[] } {
+    const problems: string[] = [];
+    for (const table of this.machine.tables()) {
+      const agreed = this.machine.agreedSize(table);
+      if (agreed === 0) continue;
+      const localSize = this.#store.chainHead(table)?.size ?? 0;
+      if (localSize < agreed) {
+        problems.push(`${table}: holds ${localSize} entries, the cluster agreed on ${agreed}`);
+        continue;
+      }
+      const value = this.machine.observations(table, agreed)[0];
+      if (value === undefined) continue;
+      const root = MerkleTree.open(this.#store.treeNodes(table), localSize).rootAt(agreed);
+      const chain = this.#store.chainEntry(table, agreed)?.chainHash;
+      if (
+        Buffer.from(root).toString("base64") !== value.rootHash ||
+        chain === undefined ||
+        Buffer.from(chain).toString("base64") !== value.chainHash
+      ) {
+        problems.push(`${table}: root or chain hash at ${agreed} differs from the agreed value`);
+      }
+    }
+    return { ok: problems.length === 0, problems };
+  }
+
+  /** The largest chain size any counting node reported for `table`. */
+  furthestReportedSize(table: string): number {
+    return Math.max(0, ...this.machine.sequencingInput(table).localSizes.values());
   }
 
   /** Records that every sink has the incident (the leader, after delivering it). */
@@ -245,6 +297,7 @@ export class ClusterNode {
       this.#passAgain = false;
       try {
         await this.#register();
+        await this.#markRestored();
         await this.#reportProgress();
         await this.#attestTargets();
         await this.#reportVerifications();
@@ -271,6 +324,9 @@ export class ClusterNode {
   }
 
   async #attestTargets(): Promise<void> {
+    // Until it is counted again, a restored node keeps its targets owed instead.
+    if (this.#restoredPending) return;
+    if (this.machine.nodes().find((node) => node.node === this.nodeId)?.restored === true) return;
     for (const [table, sizes] of this.#targetsDue) {
       const localSize = this.#store.chainHead(table)?.size ?? 0;
       for (const size of [...sizes].sort((a, b) => a - b)) {
@@ -342,6 +398,14 @@ export class ClusterNode {
       { type: "node_registered", node: this.nodeId, verifierKey: this.#options.verifierKey },
       `registration of ${this.nodeId}`,
     );
+  }
+
+  // A restored store's observations must not count before it is re-verified: say so first.
+  async #markRestored(): Promise<void> {
+    if (!this.#restoredPending) return;
+    const record = this.machine.nodes().find((node) => node.node === this.nodeId);
+    if (record === undefined || record.restored) return;
+    await this.#propose({ type: "node_restored", node: this.nodeId }, "node_restored");
   }
 
   async #reportVerifications(): Promise<void> {

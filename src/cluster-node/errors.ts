@@ -6,7 +6,9 @@ export type ClusterNodeErrorCode =
   /** The command was committed but the state machine refused it (see its rejection reason). */
   | "WITNZ_CLUSTER_NODE_REFUSED"
   /** This node did not apply the command in time. */
-  | "WITNZ_CLUSTER_NODE_TIMEOUT";
+  | "WITNZ_CLUSTER_NODE_TIMEOUT"
+  /** The store could not be rebuilt from a peer. */
+  | "WITNZ_CLUSTER_NODE_RESTORE";
 
 export class ClusterNodeError extends Error {
   readonly code: ClusterNodeErrorCode;

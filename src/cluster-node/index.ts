@@ -16,6 +16,15 @@ export {
 } from "./cluster-node.js";
 export { ClusterNodeError, type ClusterNodeErrorCode } from "./errors.js";
 export {
+  isSeedMeta,
+  RESTORED_META,
+  type RestoreRecord,
+  readRestoreRecord,
+  restoreFromPeers,
+  seedChunks,
+  writeRestoreRecord,
+} from "./restore.js";
+export {
   CLUSTER_RELAY_SINK,
   type ClusterLogger,
   type ClusterRuntime,

@@ -17,6 +17,7 @@ import {
 import type { WitnzStore } from "../store/index.js";
 import { LeaderAlertDelivery } from "./alert-delivery.js";
 import { ClusterNode, PROPOSE_TIMEOUT_MS_DEFAULT, type SignedObservation } from "./cluster-node.js";
+import { seedChunks } from "./restore.js";
 import { type ClusterStatus, clusterStatus } from "./status.js";
 
 export interface ClusterLogger {
@@ -51,6 +52,8 @@ export interface ClusterRuntimeOptions {
   readonly onObservation?: (observation: SignedObservation) => Promise<void>;
   /** The runner stopped on its own (its storage failed): the node must stop. */
   readonly onFatal?: (error: RaftRunnerError) => void;
+  /** The store was rebuilt from a peer and awaits re-verification (restore.ts). */
+  readonly restoredPending?: boolean;
   readonly proposeTimeoutMs?: number;
   readonly dutyIntervalMs?: number;
   readonly snapshotEveryEntries?: number;
@@ -90,6 +93,7 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     proposeTimeoutMs: timeoutMs,
     ...(options.dutyIntervalMs === undefined ? {} : { dutyIntervalMs: options.dutyIntervalMs }),
     ...(options.onObservation === undefined ? {} : { onObservation: options.onObservation }),
+    ...(options.restoredPending === undefined ? {} : { restoredPending: options.restoredPending }),
     forwardToLeader: (leaderId, command) =>
       transport.propose(leaderId as NodeId, command, timeoutMs),
     onError: (error, what) => {
@@ -115,6 +119,10 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     },
   });
   let raft: RaftRunner | undefined;
+  transport.serveSeed((peer) => {
+    options.logger.info({ peer }, "serving this store's seed to a peer");
+    return seedChunks(options.store);
+  });
   transport.serveProposals(async (peer, bytes) => {
     const command = decodeProposal(bytes);
     const speaker = commandSpeaker(command);

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file raft.proto.
  */
 export const file_raft: GenFile = /*@__PURE__*/
-  fileDesc("CgpyYWZ0LnByb3RvEg13aXRuei5yYWZ0LnYxIloKBUVudHJ5Eg0KBWluZGV4GAEgASgEEgwKBHRlcm0YAiABKAQSJgoEdHlwZRgDIAEoDjIYLndpdG56LnJhZnQudjEuRW50cnlUeXBlEgwKBGRhdGEYBCABKAwiLQoJQ29uZlN0YXRlEg4KBnZvdGVycxgBIAMoCRIQCghsZWFybmVycxgCIAMoCSJjCghTbmFwc2hvdBINCgVpbmRleBgBIAEoBBIMCgR0ZXJtGAIgASgEEiwKCmNvbmZfc3RhdGUYAyABKAsyGC53aXRuei5yYWZ0LnYxLkNvbmZTdGF0ZRIMCgRkYXRhGAQgASgMImsKC1ZvdGVSZXF1ZXN0EhAKCHByZV92b3RlGAEgASgIEhYKDmxhc3RfbG9nX2luZGV4GAIgASgEEhUKDWxhc3RfbG9nX3Rlcm0YAyABKAQSGwoTbGVhZGVyc2hpcF90cmFuc2ZlchgEIAEoCCIxCgxWb3RlUmVzcG9uc2USEAoIcHJlX3ZvdGUYASABKAgSDwoHZ3JhbnRlZBgCIAEoCCJ8Cg1BcHBlbmRSZXF1ZXN0EhYKDnByZXZfbG9nX2luZGV4GAEgASgEEhUKDXByZXZfbG9nX3Rlcm0YAiABKAQSJQoHZW50cmllcxgDIAMoCzIULndpdG56LnJhZnQudjEuRW50cnkSFQoNbGVhZGVyX2NvbW1pdBgEIAEoBCJ1Cg5BcHBlbmRSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEhMKC21hdGNoX2luZGV4GAIgASgEEhYKDnJlamVjdGVkX2luZGV4GAMgASgEEhIKCmhpbnRfaW5kZXgYBCABKAQSEQoJaGludF90ZXJtGAUgASgEIjkKCUhlYXJ0YmVhdBIVCg1sZWFkZXJfY29tbWl0GAEgASgEEhUKDXJlYWRfc2VxdWVuY2UYAiABKAQiKgoRSGVhcnRiZWF0UmVzcG9uc2USFQoNcmVhZF9zZXF1ZW5jZRgBIAEoBCI8Cg9JbnN0YWxsU25hcHNob3QSKQoIc25hcHNob3QYASABKAsyFy53aXRuei5yYWZ0LnYxLlNuYXBzaG90IgwKClRpbWVvdXROb3ci3gMKC1JhZnRNZXNzYWdlEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDAoEdGVybRgDIAEoBBIqCgR2b3RlGAogASgLMhoud2l0bnoucmFmdC52MS5Wb3RlUmVxdWVzdEgAEjQKDXZvdGVfcmVzcG9uc2UYCyABKAsyGy53aXRuei5yYWZ0LnYxLlZvdGVSZXNwb25zZUgAEi4KBmFwcGVuZBgMIAEoCzIcLndpdG56LnJhZnQudjEuQXBwZW5kUmVxdWVzdEgAEjgKD2FwcGVuZF9yZXNwb25zZRgNIAEoCzIdLndpdG56LnJhZnQudjEuQXBwZW5kUmVzcG9uc2VIABItCgloZWFydGJlYXQYDiABKAsyGC53aXRuei5yYWZ0LnYxLkhlYXJ0YmVhdEgAEj4KEmhlYXJ0YmVhdF9yZXNwb25zZRgPIAEoCzIgLndpdG56LnJhZnQudjEuSGVhcnRiZWF0UmVzcG9uc2VIABIyCghzbmFwc2hvdBgQIAEoCzIeLndpdG56LnJhZnQudjEuSW5zdGFsbFNuYXBzaG90SAASMAoLdGltZW91dF9ub3cYESABKAsyGS53aXRuei5yYWZ0LnYxLlRpbWVvdXROb3dIAEIGCgRib2R5Ik8KC1NlbmRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLAoIbWVzc2FnZXMYAiADKAsyGi53aXRuei5yYWZ0LnYxLlJhZnRNZXNzYWdlIg4KDFNlbmRSZXNwb25zZSI1Cg5Qcm9wb3NlUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB2NvbW1hbmQYAiABKAwiIAoPUHJvcG9zZVJlc3BvbnNlEg0KBWluZGV4GAEgASgEKm8KCUVudHJ5VHlwZRIaChZFTlRSWV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRRU5UUllfVFlQRV9OT1JNQUwQARIaChZFTlRSWV9UWVBFX0NPTkZfQ0hBTkdFEAISEwoPRU5UUllfVFlQRV9OT09QEAMymAEKC1JhZnRTZXJ2aWNlEj8KBFNlbmQSGi53aXRuei5yYWZ0LnYxLlNlbmRSZXF1ZXN0Ghsud2l0bnoucmFmdC52MS5TZW5kUmVzcG9uc2USSAoHUHJvcG9zZRIdLndpdG56LnJhZnQudjEuUHJvcG9zZVJlcXVlc3QaHi53aXRuei5yYWZ0LnYxLlByb3Bvc2VSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CgpyYWZ0LnByb3RvEg13aXRuei5yYWZ0LnYxIloKBUVudHJ5Eg0KBWluZGV4GAEgASgEEgwKBHRlcm0YAiABKAQSJgoEdHlwZRgDIAEoDjIYLndpdG56LnJhZnQudjEuRW50cnlUeXBlEgwKBGRhdGEYBCABKAwiLQoJQ29uZlN0YXRlEg4KBnZvdGVycxgBIAMoCRIQCghsZWFybmVycxgCIAMoCSJjCghTbmFwc2hvdBINCgVpbmRleBgBIAEoBBIMCgR0ZXJtGAIgASgEEiwKCmNvbmZfc3RhdGUYAyABKAsyGC53aXRuei5yYWZ0LnYxLkNvbmZTdGF0ZRIMCgRkYXRhGAQgASgMImsKC1ZvdGVSZXF1ZXN0EhAKCHByZV92b3RlGAEgASgIEhYKDmxhc3RfbG9nX2luZGV4GAIgASgEEhUKDWxhc3RfbG9nX3Rlcm0YAyABKAQSGwoTbGVhZGVyc2hpcF90cmFuc2ZlchgEIAEoCCIxCgxWb3RlUmVzcG9uc2USEAoIcHJlX3ZvdGUYASABKAgSDwoHZ3JhbnRlZBgCIAEoCCJ8Cg1BcHBlbmRSZXF1ZXN0EhYKDnByZXZfbG9nX2luZGV4GAEgASgEEhUKDXByZXZfbG9nX3Rlcm0YAiABKAQSJQoHZW50cmllcxgDIAMoCzIULndpdG56LnJhZnQudjEuRW50cnkSFQoNbGVhZGVyX2NvbW1pdBgEIAEoBCJ1Cg5BcHBlbmRSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEhMKC21hdGNoX2luZGV4GAIgASgEEhYKDnJlamVjdGVkX2luZGV4GAMgASgEEhIKCmhpbnRfaW5kZXgYBCABKAQSEQoJaGludF90ZXJtGAUgASgEIjkKCUhlYXJ0YmVhdBIVCg1sZWFkZXJfY29tbWl0GAEgASgEEhUKDXJlYWRfc2VxdWVuY2UYAiABKAQiKgoRSGVhcnRiZWF0UmVzcG9uc2USFQoNcmVhZF9zZXF1ZW5jZRgBIAEoBCI8Cg9JbnN0YWxsU25hcHNob3QSKQoIc25hcHNob3QYASABKAsyFy53aXRuei5yYWZ0LnYxLlNuYXBzaG90IgwKClRpbWVvdXROb3ci3gMKC1JhZnRNZXNzYWdlEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDAoEdGVybRgDIAEoBBIqCgR2b3RlGAogASgLMhoud2l0bnoucmFmdC52MS5Wb3RlUmVxdWVzdEgAEjQKDXZvdGVfcmVzcG9uc2UYCyABKAsyGy53aXRuei5yYWZ0LnYxLlZvdGVSZXNwb25zZUgAEi4KBmFwcGVuZBgMIAEoCzIcLndpdG56LnJhZnQudjEuQXBwZW5kUmVxdWVzdEgAEjgKD2FwcGVuZF9yZXNwb25zZRgNIAEoCzIdLndpdG56LnJhZnQudjEuQXBwZW5kUmVzcG9uc2VIABItCgloZWFydGJlYXQYDiABKAsyGC53aXRuei5yYWZ0LnYxLkhlYXJ0YmVhdEgAEj4KEmhlYXJ0YmVhdF9yZXNwb25zZRgPIAEoCzIgLndpdG56LnJhZnQudjEuSGVhcnRiZWF0UmVzcG9uc2VIABIyCghzbmFwc2hvdBgQIAEoCzIeLndpdG56LnJhZnQudjEuSW5zdGFsbFNuYXBzaG90SAASMAoLdGltZW91dF9ub3cYESABKAsyGS53aXRuei5yYWZ0LnYxLlRpbWVvdXROb3dIAEIGCgRib2R5Ik8KC1NlbmRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLAoIbWVzc2FnZXMYAiADKAsyGi53aXRuei5yYWZ0LnYxLlJhZnRNZXNzYWdlIg4KDFNlbmRSZXNwb25zZSI1Cg5Qcm9wb3NlUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB2NvbW1hbmQYAiABKAwiJgoQRmV0Y2hTZWVkUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJIicKCVNlZWRFbnRyeRILCgNrZXkYASABKAwSDQoFdmFsdWUYAiABKAwiNgoJU2VlZENodW5rEikKB2VudHJpZXMYASADKAsyGC53aXRuei5yYWZ0LnYxLlNlZWRFbnRyeSIgCg9Qcm9wb3NlUmVzcG9uc2USDQoFaW5kZXgYASABKAQqbwoJRW50cnlUeXBlEhoKFkVOVFJZX1RZUEVfVU5TUEVDSUZJRUQQABIVChFFTlRSWV9UWVBFX05PUk1BTBABEhoKFkVOVFJZX1RZUEVfQ09ORl9DSEFOR0UQAhITCg9FTlRSWV9UWVBFX05PT1AQAzLiAQoLUmFmdFNlcnZpY2USPwoEU2VuZBIaLndpdG56LnJhZnQudjEuU2VuZFJlcXVlc3QaGy53aXRuei5yYWZ0LnYxLlNlbmRSZXNwb25zZRJICgdQcm9wb3NlEh0ud2l0bnoucmFmdC52MS5Qcm9wb3NlUmVxdWVzdBoeLndpdG56LnJhZnQudjEuUHJvcG9zZVJlc3BvbnNlEkgKCUZldGNoU2VlZBIfLndpdG56LnJhZnQudjEuRmV0Y2hTZWVkUmVxdWVzdBoYLndpdG56LnJhZnQudjEuU2VlZENodW5rMAFiBnByb3RvMw");
 
 /**
  * @generated from message witnz.raft.v1.Entry
@@ -437,6 +437,66 @@ export const ProposeRequestSchema: GenMessage<ProposeRequest> = /*@__PURE__*/
   messageDesc(file_raft, 14);
 
 /**
+ * @generated from message witnz.raft.v1.FetchSeedRequest
+ */
+export type FetchSeedRequest = Message<"witnz.raft.v1.FetchSeedRequest"> & {
+  /**
+   * The receiver refuses a request for another cluster.
+   *
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+};
+
+/**
+ * Describes the message witnz.raft.v1.FetchSeedRequest.
+ * Use `create(FetchSeedRequestSchema)` to create a new message.
+ */
+export const FetchSeedRequestSchema: GenMessage<FetchSeedRequest> = /*@__PURE__*/
+  messageDesc(file_raft, 15);
+
+/**
+ * @generated from message witnz.raft.v1.SeedEntry
+ */
+export type SeedEntry = Message<"witnz.raft.v1.SeedEntry"> & {
+  /**
+   * @generated from field: bytes key = 1;
+   */
+  key: Uint8Array;
+
+  /**
+   * @generated from field: bytes value = 2;
+   */
+  value: Uint8Array;
+};
+
+/**
+ * Describes the message witnz.raft.v1.SeedEntry.
+ * Use `create(SeedEntrySchema)` to create a new message.
+ */
+export const SeedEntrySchema: GenMessage<SeedEntry> = /*@__PURE__*/
+  messageDesc(file_raft, 16);
+
+/**
+ * One piece of a node's store seed (docs/design/cluster.md, "Restoring a lost store").
+ *
+ * @generated from message witnz.raft.v1.SeedChunk
+ */
+export type SeedChunk = Message<"witnz.raft.v1.SeedChunk"> & {
+  /**
+   * @generated from field: repeated witnz.raft.v1.SeedEntry entries = 1;
+   */
+  entries: SeedEntry[];
+};
+
+/**
+ * Describes the message witnz.raft.v1.SeedChunk.
+ * Use `create(SeedChunkSchema)` to create a new message.
+ */
+export const SeedChunkSchema: GenMessage<SeedChunk> = /*@__PURE__*/
+  messageDesc(file_raft, 17);
+
+/**
  * @generated from message witnz.raft.v1.ProposeResponse
  */
 export type ProposeResponse = Message<"witnz.raft.v1.ProposeResponse"> & {
@@ -453,7 +513,7 @@ export type ProposeResponse = Message<"witnz.raft.v1.ProposeResponse"> & {
  * Use `create(ProposeResponseSchema)` to create a new message.
  */
 export const ProposeResponseSchema: GenMessage<ProposeResponse> = /*@__PURE__*/
-  messageDesc(file_raft, 15);
+  messageDesc(file_raft, 18);
 
 /**
  * @generated from enum witnz.raft.v1.EntryType
@@ -511,6 +571,17 @@ export const RaftService: GenService<{
     methodKind: "unary";
     input: typeof ProposeRequestSchema;
     output: typeof ProposeResponseSchema;
+  },
+  /**
+   * The seed a member whose store was lost rebuilds it from: this node's chains, primary-key
+   * index and tree nodes, read from one snapshot, in key order.
+   *
+   * @generated from rpc witnz.raft.v1.RaftService.FetchSeed
+   */
+  fetchSeed: {
+    methodKind: "server_streaming";
+    input: typeof FetchSeedRequestSchema;
+    output: typeof SeedChunkSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_raft, 0);

@@ -11,6 +11,7 @@ export {
   type NodeLogger,
   NodeStartError,
   type RunningNode,
+  restoreNodeStore,
   startNode,
 } from "./node.js";
 export {

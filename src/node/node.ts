@@ -2,7 +2,7 @@
 // periodic verification. The order of shutdown is the reverse of start, and the store closes last
 // so nothing is cut short.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type AlertDeliveryEvent,
@@ -22,7 +22,13 @@ import {
   noteVerifier,
   SIGNATURE_TYPE_ED25519,
 } from "../checkpoint/index.js";
-import { type ClusterRuntime, startClusterRuntime } from "../cluster-node/index.js";
+import {
+  type ClusterRuntime,
+  readRestoreRecord,
+  restoreFromPeers,
+  startClusterRuntime,
+  writeRestoreRecord,
+} from "../cluster-node/index.js";
 import type { WitnzConfig } from "../config/index.js";
 import { ed25519PublicKeyFromRaw, ed25519PublicKeyRaw } from "../crypto/index.js";
 import {
@@ -34,6 +40,7 @@ import {
 import { checkStore, formatIntegrityReport } from "../integrity/index.js";
 import { loadOrCreateNodeKey } from "../keys/index.js";
 import { DEFAULT_PUBLICATION_NAME, formatLsn, slotNameForNode } from "../postgres/index.js";
+import { ConnectRaftTransport, toNodeId } from "../raft/index.js";
 import { openDatabaseSession, sessionOptions } from "../setup/index.js";
 import { openStore, type WitnzStore } from "../store/index.js";
 import { openSubmitterBacklog, type SubmitterBacklog, WitnessSubmitter } from "../witness/index.js";
@@ -42,7 +49,7 @@ import { VerificationScheduler, type VerificationStatus } from "./verification.j
 import { stageGap, stageViolation } from "./violations.js";
 
 export class NodeStartError extends Error {
-  readonly code: "WITNZ_NODE_STORE_CORRUPT" | "WITNZ_NODE_CLUSTER_CONFIG";
+  readonly code: "WITNZ_NODE_STORE_CORRUPT" | "WITNZ_NODE_CLUSTER_CONFIG" | "WITNZ_NODE_STORE_LOST";
   constructor(code: NodeStartError["code"], message: string) {
     super(message);
     this.name = "NodeStartError";
@@ -159,6 +166,23 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     else metrics.alertsFailed.inc(labels);
   };
   const signer = { name: keyName, privateKey };
+  if (cluster !== undefined && store.isBlank()) {
+    // A member that ran before (it has a Raft log) but whose store is blank lost its store: its
+    // chains cannot be re-captured from its slot. It is rebuilt from a peer first.
+    if (existsSync(join(config.node.dataDir, RAFT_DIRECTORY, "data.mdb"))) {
+      await store.close();
+      throw new NodeStartError(
+        "WITNZ_NODE_STORE_LOST",
+        `the store in ${config.node.dataDir} is blank but this node has a Raft log: its store was lost; rebuild it from a peer with witnz restore --config FILE, then start again`,
+      );
+    }
+    // Written before the Raft log exists, so a blank store beside a Raft log always means lost.
+    const batch = store.batch();
+    batch.setMeta(NODE_STARTED_META, Buffer.from(new Date().toISOString(), "utf8"));
+    await store.commit(batch);
+  }
+  const restore = cluster === undefined ? undefined : readRestoreRecord(store);
+  const restoredPending = restore !== undefined && restore.reverifiedAt === undefined;
   let clusterRuntime: ClusterRuntime | undefined;
   let witnesses: { submitter: WitnessSubmitter; backlog: SubmitterBacklog } | undefined;
   if (cluster !== undefined) {
@@ -187,6 +211,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
         bootstrap: config.node.bootstrap,
         tls: cluster.tls,
         sinks: createAlertSinks(config.alerts),
+        restoredPending,
         nowUnixMicroseconds: clock,
         logger: hooks.logger,
         onDelivery,
@@ -218,6 +243,54 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     onPassError: (error) =>
       hooks.logger.error({ err: errorText(error) }, "alert delivery pass failed; retrying"),
   });
+  // After a restore: once capture has caught up with the other nodes, every protected table is
+  // verified against PostgreSQL (tampering it finds is alerted as usual) and the store is checked
+  // against what the cluster agreed; then the cluster counts the node again.
+  const restoreRuns = new Map<string, boolean>();
+  let restoreTimer: ReturnType<typeof setTimeout> | undefined;
+  let stopping = false;
+  const verifyRestoredWhenCaughtUp = () => {
+    if (stopping) return;
+    restoreTimer = setTimeout(() => {
+      const node = clusterRuntime?.node;
+      const caughtUp =
+        node !== undefined &&
+        capture.state === "streaming" &&
+        store
+          .tables()
+          .every(
+            (table) => (store.chainHead(table)?.size ?? 0) >= node.furthestReportedSize(table),
+          );
+      if (caughtUp) verification.requestAll("restore");
+      else verifyRestoredWhenCaughtUp();
+    }, RESTORE_POLL_MS);
+  };
+  const afterRestoreRun = (status: VerificationStatus) => {
+    if (!restoredPending || restore === undefined || status.trigger !== "restore") return;
+    restoreRuns.set(status.table, status.outcome !== "error");
+    if (restoreRuns.size < config.protectedTables.length) return;
+    const completed = [...restoreRuns.values()].every(Boolean);
+    const agreement = clusterRuntime?.node.agreesWithCluster();
+    restoreRuns.clear();
+    if (!completed || agreement === undefined || !agreement.ok) {
+      hooks.logger.warn(
+        { problems: agreement?.problems ?? [], verificationsCompleted: completed },
+        "the restored store is not re-verified yet; the node stays restored and does not attest",
+      );
+      verifyRestoredWhenCaughtUp();
+      return;
+    }
+    void (async () => {
+      try {
+        await clusterRuntime?.node.reverified();
+        await writeRestoreRecord(store, { ...restore, reverifiedAt: new Date().toISOString() });
+        hooks.logger.info({ from: restore.from }, "restored store re-verified; attesting again");
+      } catch (error) {
+        hooks.logger.error({ err: errorText(error) }, "cannot record the re-verification");
+        verifyRestoredWhenCaughtUp();
+      }
+    })();
+  };
   const verification = new VerificationScheduler({
     store,
     nodeId,
@@ -239,6 +312,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
           },
         });
       }
+      afterRestoreRun(status);
       hooks.onVerified?.(status);
     },
     ...(clusterRuntime === undefined ? {} : { intervalDuty: clusterIntervalDuty(clusterRuntime) }),
@@ -312,6 +386,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   dispatcher.start();
   capture.start();
   verification.start();
+  if (restoredPending) verifyRestoredWhenCaughtUp();
   hooks.logger.info({ http: http.url, slot: slotNameForNode(nodeId) }, "node started");
   return {
     store,
@@ -322,6 +397,8 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     httpUrl: http.url,
     readiness,
     stop: async () => {
+      stopping = true;
+      clearTimeout(restoreTimer);
       await verification.stop();
       await capture.stop();
       fault?.stop();
@@ -334,8 +411,64 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   };
 }
 
+/**
+ * `witnz restore`: rebuilds this member's lost store from the first peer (or `from`) that serves
+ * its seed, while the node is stopped. The node's next start marks it restored and re-verifies.
+ */
+export async function restoreNodeStore(
+  config: WitnzConfig,
+  options: { readonly from?: string; readonly out: (line: string) => void },
+): Promise<{ from: string; entries: number; tables: { table: string; size: number }[] }> {
+  if (!isClusterMember(config)) {
+    throw new NodeStartError(
+      "WITNZ_NODE_CLUSTER_CONFIG",
+      "restore rebuilds a cluster member's store from a peer; node.peer_addrs names no peers",
+    );
+  }
+  const settings = clusterSettings(config);
+  const peers = Object.keys(config.node.peerAddrs);
+  if (options.from !== undefined && !peers.includes(options.from)) {
+    throw new NodeStartError(
+      "WITNZ_NODE_CLUSTER_CONFIG",
+      `${options.from} is not in node.peer_addrs (${peers.join(", ")})`,
+    );
+  }
+  const transport = new ConnectRaftTransport({
+    id: config.node.id,
+    clusterId: config.node.clusterId ?? "default",
+    listenHost: settings.listen.host,
+    listenPort: settings.listen.port,
+    tls: settings.tls,
+  });
+  for (const [peer, address] of Object.entries(config.node.peerAddrs)) {
+    transport.setPeer(toNodeId(peer), address);
+  }
+  const store = await openStore(config.node.dataDir);
+  try {
+    const record = await restoreFromPeers({
+      store,
+      transport,
+      peers: options.from === undefined ? peers : [options.from],
+      now: () => new Date(),
+      out: options.out,
+    });
+    return {
+      from: record.from,
+      entries: record.entries,
+      tables: store.tables().map((table) => ({ table, size: store.chainHead(table)?.size ?? 0 })),
+    };
+  } finally {
+    await transport.close();
+    await store.close();
+  }
+}
+
 /** The Raft log's LMDB directory inside the node's data directory. */
 export const RAFT_DIRECTORY = "raft";
+/** Set in a member's store at its first start, before its Raft log exists. */
+export const NODE_STARTED_META = "node-first-started";
+/** How often a restored node looks whether its capture caught up with the other nodes. */
+const RESTORE_POLL_MS = 500;
 /** What the node still owes its witnesses, in its own LMDB directory. */
 export const WITNESS_BACKLOG_DIRECTORY = "witness-backlog";
 

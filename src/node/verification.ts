@@ -21,7 +21,7 @@ export const VERIFICATION_RETRY_DELAY_MS_MAX = 30_000;
 /** Keys of each kind named in an alert's message; the full list is in `witnz verify`. */
 export const ALERT_KEYS_SHOWN_MAX = 5;
 
-export type VerificationTrigger = "interval" | "gap";
+export type VerificationTrigger = "interval" | "gap" | "restore";
 export type VerificationOutcome = "clean" | "tampered" | "error";
 
 /** The last verification of one table, as stored in `verification:<table>`. */

@@ -88,5 +88,7 @@ export {
   encodeMessage,
   PROPOSE_BYTES_MAX,
   type ProposalHandler,
+  type SeedChunks,
+  type SeedHandler,
   type TlsFiles,
 } from "./transport/index.js";

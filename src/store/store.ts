@@ -31,6 +31,7 @@ import {
 import { META_VALUE_BYTES_MAX, PENDING_ALERTS_MAX, WRITE_OPERATIONS_MAX } from "./limits.js";
 import { type LmdbKeyValueStoreOptions, openLmdbKeyValueStore } from "./lmdb-key-value-store.js";
 import { createMemoryKeyValueStore } from "./memory-key-value-store.js";
+import { importSeed, isBlank, seedEntries } from "./seed.js";
 import {
   type AlertDeliveryOutcome,
   type AlertDeliveryState,
@@ -166,6 +167,18 @@ export interface WitnzStore {
   treeNodes(table: string, batch?: StoreBatch): TreeNodeStorage;
   /** Writes the batch atomically; resolves once it is durable. A batch commits once. */
   commit(batch: StoreBatch): Promise<void>;
+  /**
+   * What a peer needs to rebuild a lost store from this one (seed.ts): chains, primary-key index,
+   * tree nodes and the meta entries `isSeedMeta` names, as raw entries from one read snapshot.
+   */
+  seedEntries(isSeedMeta: (name: string) => boolean): Iterable<[Uint8Array, Uint8Array]>;
+  /** Nothing but the schema version: a new or lost store. */
+  isBlank(): boolean;
+  /** Writes a peer's seed into this blank store; refuses keys outside the seed's families. */
+  importSeed(
+    entries: AsyncIterable<readonly (readonly [Uint8Array, Uint8Array])[]>,
+    isSeedMeta: (name: string) => boolean,
+  ): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -471,6 +484,22 @@ class KeyValueWitnzStore implements WitnzStore {
 
   constructor(keyValueStore: KeyValueStore) {
     this.keyValueStore = keyValueStore;
+  }
+
+  seedEntries(isSeedMeta: (name: string) => boolean): Iterable<[Uint8Array, Uint8Array]> {
+    return seedEntries(this.keyValueStore, isSeedMeta);
+  }
+
+  isBlank(): boolean {
+    return isBlank(this.keyValueStore, SCHEMA_VERSION_META_NAME);
+  }
+
+  async importSeed(
+    entries: AsyncIterable<readonly (readonly [Uint8Array, Uint8Array])[]>,
+    isSeedMeta: (name: string) => boolean,
+  ): Promise<number> {
+    storeAssert(this.isBlank(), "WITNZ_STORE_INVALID", () => "a seed goes only into a blank store");
+    return importSeed(this.keyValueStore, entries, isSeedMeta);
   }
 
   chainHead(table: string): ChainHead | undefined {

@@ -19,7 +19,12 @@ import {
   createConnectTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
-import { ProposeRequestSchema, RaftService, SendRequestSchema } from "../../gen/raft_pb.js";
+import {
+  FetchSeedRequestSchema,
+  ProposeRequestSchema,
+  RaftService,
+  SendRequestSchema,
+} from "../../gen/raft_pb.js";
 import type { Message, NodeId, RaftTransport } from "../index.js";
 import { RaftRunnerError } from "../index.js";
 import { decodeMessage, encodeMessage } from "./message-codec.js";
@@ -44,6 +49,13 @@ export const PROPOSE_BYTES_MAX = 64 * 1024;
  * code the caller sees; any other error reaches it as UNAVAILABLE with its message.
  */
 export type ProposalHandler = (peer: string, command: Uint8Array) => Promise<number>;
+
+/** A store seed as pieces of raw entries (key, value), in key order. */
+export type SeedChunks = AsyncIterable<readonly (readonly [Uint8Array, Uint8Array])[]>;
+/** Produces this node's seed for `peer` (its certificate's common name). */
+export type SeedHandler = (peer: string) => SeedChunks;
+/** A seed request that takes longer is abandoned. */
+export const FETCH_SEED_TIMEOUT_MS = 10 * 60_000;
 
 export interface TlsFiles {
   /** PEM: the cluster CA, this node's certificate (CN = node id) and its private key. */
@@ -80,6 +92,7 @@ export class ConnectRaftTransport implements RaftTransport {
   private server: http2.Http2SecureServer | null = null;
   private receive: ((message: Message) => void) | null = null;
   private proposalHandler: ProposalHandler | null = null;
+  private seedHandler: SeedHandler | null = null;
   private closed = false;
   /** Failures of incoming or outgoing calls, most recent last (for tests and metrics). */
   readonly refusals: string[] = [];
@@ -90,6 +103,7 @@ export class ConnectRaftTransport implements RaftTransport {
 
   async start(receive: (message: Message) => void): Promise<void> {
     this.receive = receive;
+    const transport = this;
     const handler = connectNodeAdapter({
       readMaxBytes: SEND_BYTES_MAX,
       contextValues: (request) =>
@@ -111,6 +125,22 @@ export class ConnectRaftTransport implements RaftTransport {
             });
             for (const message of messages) this.receive?.(message);
             return {};
+          },
+          fetchSeed: async function* (this: void, request, context) {
+            const peer = context.values.get(peerIdentityKey);
+            if (peer === null) throw transport.refuse("a seed request without a certificate");
+            if (request.clusterId !== transport.options.clusterId) {
+              throw transport.refuse(
+                `a seed request from ${peer} of cluster "${request.clusterId}"`,
+              );
+            }
+            const handler = transport.seedHandler;
+            if (handler === null) {
+              throw new ConnectError(`${transport.id} serves no seed`, Code.Unavailable);
+            }
+            for await (const chunk of handler(peer)) {
+              yield { entries: chunk.map(([key, value]) => ({ key, value })) };
+            }
           },
           propose: async (request, context) => {
             const peer = context.values.get(peerIdentityKey);
@@ -185,6 +215,25 @@ export class ConnectRaftTransport implements RaftTransport {
     const request = create(ProposeRequestSchema, { clusterId: this.options.clusterId, command });
     const response = await this.clientFor(peer, link).propose(request, { timeoutMs });
     return Number(response.index);
+  }
+
+  /** Serves FetchSeed calls from members with `handler` (until then they are UNAVAILABLE). */
+  serveSeed(handler: SeedHandler): void {
+    this.seedHandler = handler;
+  }
+
+  /** This node's seed from `peer`, as it streams in (works without `start`). */
+  async *fetchSeed(peer: NodeId): SeedChunks {
+    const link = this.peers.get(peer);
+    if (link === undefined) {
+      throw new RaftRunnerError("WITNZ_RAFT_TRANSPORT", `${peer} is not a known peer`);
+    }
+    const request = create(FetchSeedRequestSchema, { clusterId: this.options.clusterId });
+    for await (const chunk of this.clientFor(peer, link).fetchSeed(request, {
+      timeoutMs: FETCH_SEED_TIMEOUT_MS,
+    })) {
+      yield chunk.entries.map((entry) => [entry.key, entry.value] as const);
+    }
   }
 
   /** The address the server listens on, `host:port`. */

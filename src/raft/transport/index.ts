@@ -8,6 +8,8 @@ export {
   SEND_BATCH_MESSAGES_MAX,
   SEND_BYTES_MAX,
   SEND_TIMEOUT_MS,
+  type SeedChunks,
+  type SeedHandler,
   type TlsFiles,
 } from "./connect-transport.js";
 export { decodeMessage, encodeMessage } from "./message-codec.js";

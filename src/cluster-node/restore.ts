@@ -1,0 +1,105 @@
+// Rebuilding a member's lost store from a peer (docs/design/cluster.md, "Restoring a lost
+// store"). A peer serves its seed (chains, primary-key index, tree nodes, table layouts and its
+// capture position) over FetchSeed; the node imports it into its blank store and records that it
+// was restored. On its next start it tells the cluster (`node_restored`: its observations stop
+// counting), verifies every protected table against PostgreSQL, and only when all are clean
+// proposes `node_reverified`.
+import { CAPTURE_LSN_META, CAPTURE_PROGRESS_META } from "../capture/index.js";
+import { tableLayoutMetaName } from "../catalog/index.js";
+import type { ConnectRaftTransport, NodeId, SeedChunks } from "../raft/index.js";
+import type { WitnzStore } from "../store/index.js";
+import { ClusterNodeError } from "./errors.js";
+
+/** The store meta entry recording a restore: JSON `RestoreRecord`. */
+export const RESTORED_META = "cluster-restored";
+const SEED_CHUNK_ENTRIES = 1_000;
+const LAYOUT_META_PREFIX = tableLayoutMetaName("");
+
+export interface RestoreRecord {
+  /** The peer the seed came from. */
+  readonly from: string;
+  readonly entries: number;
+  /** ISO 8601. */
+  readonly at: string;
+  /** Set once every protected table verified clean and the cluster counts the node again. */
+  readonly reverifiedAt?: string;
+}
+
+/** Meta entries a seed carries: where capture stands and each table's layout. */
+export function isSeedMeta(name: string): boolean {
+  return (
+    name === CAPTURE_LSN_META ||
+    name === CAPTURE_PROGRESS_META ||
+    name.startsWith(LAYOUT_META_PREFIX)
+  );
+}
+
+/** This node's seed, in pieces, from one read snapshot of its store. */
+export async function* seedChunks(store: WitnzStore): SeedChunks {
+  let chunk: [Uint8Array, Uint8Array][] = [];
+  for (const entry of store.seedEntries(isSeedMeta)) {
+    chunk.push(entry);
+    if (chunk.length >= SEED_CHUNK_ENTRIES) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+export function readRestoreRecord(store: WitnzStore): RestoreRecord | undefined {
+  const bytes = store.meta(RESTORED_META);
+  return bytes === undefined
+    ? undefined
+    : (JSON.parse(Buffer.from(bytes).toString("utf8")) as RestoreRecord);
+}
+
+export async function writeRestoreRecord(store: WitnzStore, record: RestoreRecord): Promise<void> {
+  const batch = store.batch();
+  batch.setMeta(RESTORED_META, Buffer.from(JSON.stringify(record), "utf8"));
+  await store.commit(batch);
+}
+
+/**
+ * Imports the first seed one of `peers` serves into the blank `store` and records the restore.
+ * A peer that cannot be reached is skipped; one that fails mid-way leaves a partial store, which
+ * is reported (move the store away and run the restore again).
+ */
+export async function restoreFromPeers(options: {
+  readonly store: WitnzStore;
+  readonly transport: ConnectRaftTransport;
+  readonly peers: readonly string[];
+  readonly now: () => Date;
+  readonly out?: (line: string) => void;
+}): Promise<RestoreRecord> {
+  const { store, transport } = options;
+  if (!store.isBlank()) {
+    throw new ClusterNodeError(
+      "WITNZ_CLUSTER_NODE_RESTORE",
+      "the store is not blank: a restore rebuilds only a lost store (move the old one away first)",
+    );
+  }
+  const failures: string[] = [];
+  for (const peer of options.peers) {
+    try {
+      const entries = await store.importSeed(transport.fetchSeed(peer as NodeId), isSeedMeta);
+      const record = { from: peer, entries, at: options.now().toISOString() };
+      await writeRestoreRecord(store, record);
+      return record;
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      if (!store.isBlank()) {
+        throw new ClusterNodeError(
+          "WITNZ_CLUSTER_NODE_RESTORE",
+          `the seed from ${peer} failed part way (${text}); move the store away and restore again`,
+        );
+      }
+      failures.push(`${peer}: ${text}`);
+      options.out?.(`cannot restore from ${peer}: ${text}`);
+    }
+  }
+  throw new ClusterNodeError(
+    "WITNZ_CLUSTER_NODE_RESTORE",
+    `no peer served a seed (${failures.join("; ") || "no peers"})`,
+  );
+}
