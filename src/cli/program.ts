@@ -8,10 +8,10 @@ import {
   parseDuration,
   type WitnzConfig,
 } from "../config/index.js";
-import { runDemo } from "../demo/index.js";
+import { formatDemoSummary, runDemo } from "../demo/index.js";
 import { keygen } from "../keys/index.js";
 import { createLogger } from "../log/index.js";
-import { startNode } from "../node/index.js";
+import { restoreNodeStore, startNode } from "../node/index.js";
 import { initNode } from "../setup/index.js";
 import { formatStatusJson, formatStatusText, readNodeStatus } from "../status/index.js";
 import {
@@ -165,6 +165,24 @@ export function buildProgram(io: CliIo): Command {
       await node.stop();
     });
   program
+    .command("restore")
+    .description("rebuild this cluster member's lost store from a peer (run while it is stopped)")
+    .addOption(CONFIG_OPTION())
+    .option("--from <node>", "the peer to copy from (default: the first that answers)")
+    .action(async (...args: unknown[]) => {
+      const options = args.at(-2) as { config?: string; from?: string };
+      const config = loadConfigFor("restore", options.config, io);
+      const result = await restoreNodeStore(config, {
+        ...(options.from === undefined ? {} : { from: options.from }),
+        out: (line) => io.stderr(`witnz: ${line}\n`),
+      });
+      io.stdout(
+        `restored from ${result.from}: ${result.entries} entries; ${result.tables
+          .map((table) => `${table.table} ${table.size}`)
+          .join(", ")}\nthe next start marks this node restored and re-verifies every table\n`,
+      );
+    });
+  program
     .command("status")
     .description("show chains, roots, lag and cluster health")
     .addOption(CONFIG_OPTION())
@@ -254,12 +272,16 @@ export function buildProgram(io: CliIo): Command {
   program
     .command("demo")
     .description(
-      "run PostgreSQL, a capturing node, a writer and scripted tampering on this machine",
+      "run PostgreSQL, three raft nodes, three witnesses, a writer and scripted tampering on this machine",
     )
-    .option("--duration <duration>", "how long the writer runs (e.g. 30s, 2m)", "30s")
-    .option("--no-tamper", "only capture; skip the scripted tampering")
-    .option("--port <port>", "the node's HTTP port (0 picks a free one)", "0")
-    .option("--keep", "keep the node's configuration and store afterwards")
+    .option("--duration <duration>", "how long the writer runs (e.g. 60s, 2m)", "60s")
+    .option("--no-tamper", "only the steady state and the writer; skip the scripted tampering")
+    .option(
+      "--port <port>",
+      "the first node's HTTP port, where the dashboard is (0: a free one)",
+      "0",
+    )
+    .option("--keep", "keep the temporary data (configurations, stores) and print where")
     .action(
       async (options: { duration: string; tamper: boolean; port: string; keep?: boolean }) => {
         const durationMs = parseDuration(options.duration);
@@ -275,23 +297,17 @@ export function buildProgram(io: CliIo): Command {
           out: (line) => io.stdout(`${line}\n`),
           interrupted: untilSignal(["SIGINT", "SIGTERM"]).then(() => undefined),
         });
-        const kinds = summary.alerts.map(
-          (alert) => `${alert.kind}${alert.op ? ` (${alert.op})` : ""}`,
-        );
-        io.stdout(
-          [
-            "",
-            "Summary",
-            `  rows written:      ${summary.rowsWritten}`,
-            `  alerts received:   ${summary.alerts.length}${kinds.length > 0 ? ` - ${kinds.join(", ")}` : ""}`,
-            `  verification:      ${summary.tamperingFound ? "tampering found and pinpointed" : "clean"}`,
-            "",
-          ].join("\n"),
-        );
-        if (options.tamper && !summary.tamperingFound) {
-          throw new CliError("WITNZ_DEMO_MISSED", "the scripted tampering was not detected", {
-            exitCode: 1,
-          });
+        io.stdout(formatDemoSummary(summary));
+        if (summary.interrupted) {
+          throw new CliError("WITNZ_DEMO_INTERRUPTED", "demo interrupted", { exitCode: 130 });
+        }
+        if (!summary.ok) {
+          const missed = summary.detections.filter((detection) => !detection.ok);
+          throw new CliError(
+            "WITNZ_DEMO_MISSED",
+            `missed: ${missed.map((detection) => detection.text).join("; ")}`,
+            { exitCode: 1 },
+          );
         }
       },
     );

@@ -1,1 +1,3 @@
-export { type DemoOptions, type DemoSummary, runDemo } from "./demo.js";
+export { DemoError, type DemoOptions, runDemo } from "./demo.js";
+export type { Detection } from "./steps.js";
+export { type DemoSummary, formatDemoSummary } from "./summary.js";
