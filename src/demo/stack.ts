@@ -5,7 +5,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import type pg from "pg";
 import { loadConfig, type WitnzConfig } from "../config/index.js";
 import {
-  LocalNodeProcess,
+  type LocalNodeProcess,
   planLocalWitnesses,
   prepareLocalCluster,
   prepareLocalWitnesses,
@@ -60,8 +60,8 @@ export class DemoStack {
       tables: [{ name: "public.audit_log" }, { name: "public.payments" }],
       webhook,
       witnesses: plans.map((plan) => ({ id: plan.id, address: plan.address })),
+      ...(port === 0 ? {} : { httpPorts: { [NODE_IDS[0]!]: port } }),
     });
-    if (port !== 0) nodes[0] = await withHttpPort(nodes[0]!, port);
     this.nodes = nodes;
     this.witnesses = await prepareLocalWitnesses({
       directory: this.directory,
@@ -141,15 +141,6 @@ async function stopProcess(member: LocalNodeProcess): Promise<void> {
 }
 
 /** The first node on the HTTP port the user asked for (--port): its configuration rewritten. */
-async function withHttpPort(node: LocalNodeProcess, port: number): Promise<LocalNodeProcess> {
-  const yaml = await readFile(node.configPath, "utf8");
-  await writeFile(
-    node.configPath,
-    yaml.replace(/^ {2}http_addr: .*$/m, `  http_addr: 127.0.0.1:${port}`),
-  );
-  return new LocalNodeProcess(node.id, node.configPath, node.dataDir, port);
-}
-
 function lastLines(text: string): string {
   return text.trim().split("\n").slice(-3).join(" | ") || "(no output)";
 }

@@ -181,12 +181,10 @@ export async function offlineTampering(context: DemoContext): Promise<void> {
   const { say, stack, writer, signal } = context;
   say("");
   say("3. Offline tampering: a node is down, its replication slot is dropped, a row is changed");
-  // Rows inserted while the slot is gone would never reach that node (rebuilding a node from a
-  // peer is not built yet), so the writer pauses until the node streams again.
-  say(
-    "   the writer pauses while the node is away (rows it missed could not be recovered: rebuilding",
-  );
-  say("   a node from its peers is not built yet); every node first catches up");
+  // Rows inserted while the slot is gone never reach that node (they are its gap; `witnz restore`
+  // would rebuild it from a peer), so the writer pauses until the node streams again.
+  say("   the writer pauses while the node is away (rows committed while its slot is gone never");
+  say("   reach it); every node first catches up");
   await writer.pause();
   await agreedView(context, (table) => writer.inserted.get(table)!);
   const leader = await waitForOrThrow(() => localLeader(stack.nodes), "a leader", 30_000, signal);

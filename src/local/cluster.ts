@@ -32,6 +32,8 @@ export interface LocalClusterOptions {
   readonly webhook?: LocalNodeConfigOptions["webhook"];
   readonly witnesses?: LocalNodeConfigOptions["witnesses"];
   readonly logLevel?: string;
+  /** HTTP ports by node id; the others get free ones. */
+  readonly httpPorts?: Readonly<Record<string, number>>;
 }
 
 /** One node of a local cluster: its files, its ports, and its process when running. */
@@ -131,7 +133,7 @@ export async function prepareLocalCluster(
       id,
       join(options.directory, `${id}.yaml`),
       join(options.directory, id),
-      await freePort(),
+      options.httpPorts?.[id] ?? (await freePort()),
     );
     const yaml = localNodeConfigYaml({
       database: options.database,
