@@ -1,7 +1,6 @@
 // Everything the demo runs on this machine: an embedded PostgreSQL with the two protected tables,
 // the alert receiver, three raft nodes (`witnz start` processes in one Raft cluster, started
 // with the lying-node fault available) and three witnesses. close() stops whatever was started.
-import { readFile, writeFile } from "node:fs/promises";
 import type pg from "pg";
 import { loadConfig, type WitnzConfig } from "../config/index.js";
 import {
