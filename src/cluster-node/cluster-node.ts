@@ -106,6 +106,7 @@ export class ClusterNode {
   /** Attestation targets this node has yet to sign, per table. */
   readonly #targetsDue = new Map<string, Set<number>>();
   #restoredPending: boolean;
+  #snapshotsRestored = 0;
   /** Verification results not yet in the replicated state, oldest first. */
   readonly #verificationsDue: VerificationToRecord[] = [];
 
@@ -260,8 +261,14 @@ export class ClusterNode {
     if (wake) this.#schedulePass();
   }
 
+  /** How often a snapshot replaced the state here (a node that joined late: at least once). */
+  get snapshotsRestored(): number {
+    return this.#snapshotsRestored;
+  }
+
   // A snapshot replaced the state: the latest target of each table is owed unless attested.
   #onRestore(): void {
+    this.#snapshotsRestored += 1;
     this.#targetsDue.clear();
     for (const table of this.machine.tables()) {
       const target = this.machine.targetSize(table);

@@ -38,6 +38,8 @@ export interface ClusterRuntimeOptions {
   readonly raftDirectory: string;
   readonly listenHost: string;
   readonly listenPort: number;
+  /** Where peers reach this node's Raft listener (node.bind_addr); announced with Join. */
+  readonly advertiseAddress: string;
   /** The other raft nodes: id -> host:port. */
   readonly peers: Readonly<Record<string, string>>;
   readonly bootstrap: boolean;
@@ -57,6 +59,9 @@ export interface ClusterRuntimeOptions {
   readonly proposeTimeoutMs?: number;
   readonly dutyIntervalMs?: number;
   readonly snapshotEveryEntries?: number;
+  readonly snapshotTrailingEntries?: number;
+  /** How often this node announces itself to its peers (default 10 s). */
+  readonly announceIntervalMs?: number;
 }
 
 export interface ClusterRuntime {
@@ -68,6 +73,11 @@ export interface ClusterRuntime {
   status(): ClusterStatus;
   stop(): Promise<void>;
 }
+
+/** How often a member announces its address to its peers. */
+export const ANNOUNCE_INTERVAL_MS = 10_000;
+/** How long the leader waits for a joining node to catch up before promoting it. */
+const ADD_VOTER_TIMEOUT_MS = 55_000;
 
 /** The name of the relay sink in a node's local outbox. */
 export const CLUSTER_RELAY_SINK = "cluster";
@@ -123,6 +133,22 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     options.logger.info({ peer }, "serving this store's seed to a peer");
     return seedChunks(options.store);
   });
+  transport.serveJoin(async (peer, address) => {
+    transport.setPeer(peer as NodeId, address);
+    const runner = raft;
+    if (runner === undefined) {
+      throw new ConnectError(`${options.nodeId} is starting`, Code.Unavailable);
+    }
+    const isVoter = () =>
+      runner.configuration().some((server) => server.id === peer && server.suffrage === "voter");
+    if (isVoter()) return true;
+    if (runner.state() !== "leader") {
+      throw new ConnectError(`${options.nodeId} is not the leader`, Code.FailedPrecondition);
+    }
+    options.logger.info({ peer, address }, "adding a node to the cluster");
+    await runner.addVoter(peer, address, { timeoutMs: ADD_VOTER_TIMEOUT_MS });
+    return isVoter();
+  });
   transport.serveProposals(async (peer, bytes) => {
     const command = decodeProposal(bytes);
     const speaker = commandSpeaker(command);
@@ -154,6 +180,9 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     ...(options.snapshotEveryEntries === undefined
       ? {}
       : { snapshotEveryEntries: options.snapshotEveryEntries }),
+    ...(options.snapshotTrailingEntries === undefined
+      ? {}
+      : { snapshotTrailingEntries: options.snapshotTrailingEntries }),
     onFatal: (error) => {
       options.logger.error({ err: error.message, code: error.code }, "raft stopped");
       options.onFatal?.(error);
@@ -185,6 +214,21 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     // A node that became leader delivers what its predecessor left pending.
     if (isLeader()) delivery?.wake();
   }, 1_000);
+  // Every member tells its peers where it listens, now and then again: a node added at run time
+  // is in no other node's peer_addrs, and the leader adds a caller that is not yet a voter.
+  const joining = new Set<string>();
+  const announce = () => {
+    for (const peer of Object.keys(options.peers)) {
+      if (joining.has(peer)) continue;
+      joining.add(peer);
+      transport
+        .join(peer as NodeId, options.advertiseAddress)
+        .catch(() => undefined)
+        .finally(() => joining.delete(peer));
+    }
+  };
+  announce();
+  const announcer = setInterval(announce, options.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS);
   return {
     node,
     raft: runner,
@@ -206,6 +250,7 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     status: () => clusterStatus(node, runner),
     stop: async () => {
       clearInterval(leadership);
+      clearInterval(announcer);
       await node.stop();
       await delivery?.stop();
       await runner.shutdown();

@@ -43,6 +43,10 @@ export interface ClusterStatus {
   readonly term: number;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+  /** The last log index this node's latest snapshot covers (0: none yet). */
+  readonly snapshotIndex: number;
+  /** Snapshots that replaced this node's state since it started (installed from the leader). */
+  readonly snapshotsRestored: number;
   readonly nodes: readonly ClusterNodeStatus[];
   readonly tables: readonly ClusterTableStatus[];
   /** Every table agreed up to its target and no disagreement stands. */
@@ -108,6 +112,8 @@ export function clusterStatus(node: ClusterNode, raft: RaftRunner): ClusterStatu
     term: stats.term,
     commitIndex: stats.commitIndex,
     appliedIndex: stats.appliedIndex,
+    snapshotIndex: stats.snapshotIndex,
+    snapshotsRestored: node.snapshotsRestored,
     nodes,
     tables,
     allAgree: tables.every((table) => table.agreement === "agreed"),

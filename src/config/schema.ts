@@ -23,6 +23,10 @@ import {
 // YAML spelling (`prefault`) so they pass through the same readers as the file.
 
 const NODE_ROLES = ["raft", "witness"] as const;
+/** Applied Raft entries between snapshots of the cluster state (then the log is compacted). */
+const RAFT_SNAPSHOT_ENTRIES_DEFAULT = 8192;
+const RAFT_SNAPSHOT_ENTRIES_MIN = 16;
+const RAFT_SNAPSHOT_ENTRIES_MAX = 10_000_000;
 const SSL_MODES = ["disable", "prefer", "require", "verify-full"] as const;
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
 const PROTECTION_MODES = ["append_only"] as const;
@@ -69,6 +73,10 @@ const nodeSchema = z
     tls_ca_file: nonEmptyText().optional(),
     tls_cert_file: nonEmptyText().optional(),
     tls_key_file: nonEmptyText().optional(),
+    raft_snapshot_entries: wholeNumber(
+      RAFT_SNAPSHOT_ENTRIES_MIN,
+      RAFT_SNAPSHOT_ENTRIES_MAX,
+    ).prefault(String(RAFT_SNAPSHOT_ENTRIES_DEFAULT)),
     log_level: oneOf(LOG_LEVELS).prefault("info"),
   })
   .transform((section) => ({
@@ -85,6 +93,7 @@ const nodeSchema = z
     tlsCaFile: section.tls_ca_file,
     tlsCertFile: section.tls_cert_file,
     tlsKeyFile: section.tls_key_file,
+    raftSnapshotEntries: section.raft_snapshot_entries,
     logLevel: section.log_level,
   }));
 

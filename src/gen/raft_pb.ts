@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file raft.proto.
  */
 export const file_raft: GenFile = /*@__PURE__*/
-  fileDesc("CgpyYWZ0LnByb3RvEg13aXRuei5yYWZ0LnYxIloKBUVudHJ5Eg0KBWluZGV4GAEgASgEEgwKBHRlcm0YAiABKAQSJgoEdHlwZRgDIAEoDjIYLndpdG56LnJhZnQudjEuRW50cnlUeXBlEgwKBGRhdGEYBCABKAwiLQoJQ29uZlN0YXRlEg4KBnZvdGVycxgBIAMoCRIQCghsZWFybmVycxgCIAMoCSJjCghTbmFwc2hvdBINCgVpbmRleBgBIAEoBBIMCgR0ZXJtGAIgASgEEiwKCmNvbmZfc3RhdGUYAyABKAsyGC53aXRuei5yYWZ0LnYxLkNvbmZTdGF0ZRIMCgRkYXRhGAQgASgMImsKC1ZvdGVSZXF1ZXN0EhAKCHByZV92b3RlGAEgASgIEhYKDmxhc3RfbG9nX2luZGV4GAIgASgEEhUKDWxhc3RfbG9nX3Rlcm0YAyABKAQSGwoTbGVhZGVyc2hpcF90cmFuc2ZlchgEIAEoCCIxCgxWb3RlUmVzcG9uc2USEAoIcHJlX3ZvdGUYASABKAgSDwoHZ3JhbnRlZBgCIAEoCCJ8Cg1BcHBlbmRSZXF1ZXN0EhYKDnByZXZfbG9nX2luZGV4GAEgASgEEhUKDXByZXZfbG9nX3Rlcm0YAiABKAQSJQoHZW50cmllcxgDIAMoCzIULndpdG56LnJhZnQudjEuRW50cnkSFQoNbGVhZGVyX2NvbW1pdBgEIAEoBCJ1Cg5BcHBlbmRSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEhMKC21hdGNoX2luZGV4GAIgASgEEhYKDnJlamVjdGVkX2luZGV4GAMgASgEEhIKCmhpbnRfaW5kZXgYBCABKAQSEQoJaGludF90ZXJtGAUgASgEIjkKCUhlYXJ0YmVhdBIVCg1sZWFkZXJfY29tbWl0GAEgASgEEhUKDXJlYWRfc2VxdWVuY2UYAiABKAQiKgoRSGVhcnRiZWF0UmVzcG9uc2USFQoNcmVhZF9zZXF1ZW5jZRgBIAEoBCI8Cg9JbnN0YWxsU25hcHNob3QSKQoIc25hcHNob3QYASABKAsyFy53aXRuei5yYWZ0LnYxLlNuYXBzaG90IgwKClRpbWVvdXROb3ci3gMKC1JhZnRNZXNzYWdlEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDAoEdGVybRgDIAEoBBIqCgR2b3RlGAogASgLMhoud2l0bnoucmFmdC52MS5Wb3RlUmVxdWVzdEgAEjQKDXZvdGVfcmVzcG9uc2UYCyABKAsyGy53aXRuei5yYWZ0LnYxLlZvdGVSZXNwb25zZUgAEi4KBmFwcGVuZBgMIAEoCzIcLndpdG56LnJhZnQudjEuQXBwZW5kUmVxdWVzdEgAEjgKD2FwcGVuZF9yZXNwb25zZRgNIAEoCzIdLndpdG56LnJhZnQudjEuQXBwZW5kUmVzcG9uc2VIABItCgloZWFydGJlYXQYDiABKAsyGC53aXRuei5yYWZ0LnYxLkhlYXJ0YmVhdEgAEj4KEmhlYXJ0YmVhdF9yZXNwb25zZRgPIAEoCzIgLndpdG56LnJhZnQudjEuSGVhcnRiZWF0UmVzcG9uc2VIABIyCghzbmFwc2hvdBgQIAEoCzIeLndpdG56LnJhZnQudjEuSW5zdGFsbFNuYXBzaG90SAASMAoLdGltZW91dF9ub3cYESABKAsyGS53aXRuei5yYWZ0LnYxLlRpbWVvdXROb3dIAEIGCgRib2R5Ik8KC1NlbmRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLAoIbWVzc2FnZXMYAiADKAsyGi53aXRuei5yYWZ0LnYxLlJhZnRNZXNzYWdlIg4KDFNlbmRSZXNwb25zZSI1Cg5Qcm9wb3NlUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB2NvbW1hbmQYAiABKAwiJgoQRmV0Y2hTZWVkUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJIicKCVNlZWRFbnRyeRILCgNrZXkYASABKAwSDQoFdmFsdWUYAiABKAwiNgoJU2VlZENodW5rEikKB2VudHJpZXMYASADKAsyGC53aXRuei5yYWZ0LnYxLlNlZWRFbnRyeSIgCg9Qcm9wb3NlUmVzcG9uc2USDQoFaW5kZXgYASABKAQqbwoJRW50cnlUeXBlEhoKFkVOVFJZX1RZUEVfVU5TUEVDSUZJRUQQABIVChFFTlRSWV9UWVBFX05PUk1BTBABEhoKFkVOVFJZX1RZUEVfQ09ORl9DSEFOR0UQAhITCg9FTlRSWV9UWVBFX05PT1AQAzLiAQoLUmFmdFNlcnZpY2USPwoEU2VuZBIaLndpdG56LnJhZnQudjEuU2VuZFJlcXVlc3QaGy53aXRuei5yYWZ0LnYxLlNlbmRSZXNwb25zZRJICgdQcm9wb3NlEh0ud2l0bnoucmFmdC52MS5Qcm9wb3NlUmVxdWVzdBoeLndpdG56LnJhZnQudjEuUHJvcG9zZVJlc3BvbnNlEkgKCUZldGNoU2VlZBIfLndpdG56LnJhZnQudjEuRmV0Y2hTZWVkUmVxdWVzdBoYLndpdG56LnJhZnQudjEuU2VlZENodW5rMAFiBnByb3RvMw");
+  fileDesc("CgpyYWZ0LnByb3RvEg13aXRuei5yYWZ0LnYxIloKBUVudHJ5Eg0KBWluZGV4GAEgASgEEgwKBHRlcm0YAiABKAQSJgoEdHlwZRgDIAEoDjIYLndpdG56LnJhZnQudjEuRW50cnlUeXBlEgwKBGRhdGEYBCABKAwiLQoJQ29uZlN0YXRlEg4KBnZvdGVycxgBIAMoCRIQCghsZWFybmVycxgCIAMoCSJjCghTbmFwc2hvdBINCgVpbmRleBgBIAEoBBIMCgR0ZXJtGAIgASgEEiwKCmNvbmZfc3RhdGUYAyABKAsyGC53aXRuei5yYWZ0LnYxLkNvbmZTdGF0ZRIMCgRkYXRhGAQgASgMImsKC1ZvdGVSZXF1ZXN0EhAKCHByZV92b3RlGAEgASgIEhYKDmxhc3RfbG9nX2luZGV4GAIgASgEEhUKDWxhc3RfbG9nX3Rlcm0YAyABKAQSGwoTbGVhZGVyc2hpcF90cmFuc2ZlchgEIAEoCCIxCgxWb3RlUmVzcG9uc2USEAoIcHJlX3ZvdGUYASABKAgSDwoHZ3JhbnRlZBgCIAEoCCJ8Cg1BcHBlbmRSZXF1ZXN0EhYKDnByZXZfbG9nX2luZGV4GAEgASgEEhUKDXByZXZfbG9nX3Rlcm0YAiABKAQSJQoHZW50cmllcxgDIAMoCzIULndpdG56LnJhZnQudjEuRW50cnkSFQoNbGVhZGVyX2NvbW1pdBgEIAEoBCJ1Cg5BcHBlbmRSZXNwb25zZRIPCgdzdWNjZXNzGAEgASgIEhMKC21hdGNoX2luZGV4GAIgASgEEhYKDnJlamVjdGVkX2luZGV4GAMgASgEEhIKCmhpbnRfaW5kZXgYBCABKAQSEQoJaGludF90ZXJtGAUgASgEIjkKCUhlYXJ0YmVhdBIVCg1sZWFkZXJfY29tbWl0GAEgASgEEhUKDXJlYWRfc2VxdWVuY2UYAiABKAQiKgoRSGVhcnRiZWF0UmVzcG9uc2USFQoNcmVhZF9zZXF1ZW5jZRgBIAEoBCI8Cg9JbnN0YWxsU25hcHNob3QSKQoIc25hcHNob3QYASABKAsyFy53aXRuei5yYWZ0LnYxLlNuYXBzaG90IgwKClRpbWVvdXROb3ci3gMKC1JhZnRNZXNzYWdlEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDAoEdGVybRgDIAEoBBIqCgR2b3RlGAogASgLMhoud2l0bnoucmFmdC52MS5Wb3RlUmVxdWVzdEgAEjQKDXZvdGVfcmVzcG9uc2UYCyABKAsyGy53aXRuei5yYWZ0LnYxLlZvdGVSZXNwb25zZUgAEi4KBmFwcGVuZBgMIAEoCzIcLndpdG56LnJhZnQudjEuQXBwZW5kUmVxdWVzdEgAEjgKD2FwcGVuZF9yZXNwb25zZRgNIAEoCzIdLndpdG56LnJhZnQudjEuQXBwZW5kUmVzcG9uc2VIABItCgloZWFydGJlYXQYDiABKAsyGC53aXRuei5yYWZ0LnYxLkhlYXJ0YmVhdEgAEj4KEmhlYXJ0YmVhdF9yZXNwb25zZRgPIAEoCzIgLndpdG56LnJhZnQudjEuSGVhcnRiZWF0UmVzcG9uc2VIABIyCghzbmFwc2hvdBgQIAEoCzIeLndpdG56LnJhZnQudjEuSW5zdGFsbFNuYXBzaG90SAASMAoLdGltZW91dF9ub3cYESABKAsyGS53aXRuei5yYWZ0LnYxLlRpbWVvdXROb3dIAEIGCgRib2R5Ik8KC1NlbmRSZXF1ZXN0EhIKCmNsdXN0ZXJfaWQYASABKAkSLAoIbWVzc2FnZXMYAiADKAsyGi53aXRuei5yYWZ0LnYxLlJhZnRNZXNzYWdlIg4KDFNlbmRSZXNwb25zZSI1Cg5Qcm9wb3NlUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB2NvbW1hbmQYAiABKAwiJgoQRmV0Y2hTZWVkUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJIicKCVNlZWRFbnRyeRILCgNrZXkYASABKAwSDQoFdmFsdWUYAiABKAwiNgoJU2VlZENodW5rEikKB2VudHJpZXMYASADKAsyGC53aXRuei5yYWZ0LnYxLlNlZWRFbnRyeSIyCgtKb2luUmVxdWVzdBISCgpjbHVzdGVyX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkiHQoMSm9pblJlc3BvbnNlEg0KBXZvdGVyGAEgASgIIiAKD1Byb3Bvc2VSZXNwb25zZRINCgVpbmRleBgBIAEoBCpvCglFbnRyeVR5cGUSGgoWRU5UUllfVFlQRV9VTlNQRUNJRklFRBAAEhUKEUVOVFJZX1RZUEVfTk9STUFMEAESGgoWRU5UUllfVFlQRV9DT05GX0NIQU5HRRACEhMKD0VOVFJZX1RZUEVfTk9PUBADMqMCCgtSYWZ0U2VydmljZRI/CgRTZW5kEhoud2l0bnoucmFmdC52MS5TZW5kUmVxdWVzdBobLndpdG56LnJhZnQudjEuU2VuZFJlc3BvbnNlEkgKB1Byb3Bvc2USHS53aXRuei5yYWZ0LnYxLlByb3Bvc2VSZXF1ZXN0Gh4ud2l0bnoucmFmdC52MS5Qcm9wb3NlUmVzcG9uc2USSAoJRmV0Y2hTZWVkEh8ud2l0bnoucmFmdC52MS5GZXRjaFNlZWRSZXF1ZXN0Ghgud2l0bnoucmFmdC52MS5TZWVkQ2h1bmswARI/CgRKb2luEhoud2l0bnoucmFmdC52MS5Kb2luUmVxdWVzdBobLndpdG56LnJhZnQudjEuSm9pblJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message witnz.raft.v1.Entry
@@ -497,6 +497,51 @@ export const SeedChunkSchema: GenMessage<SeedChunk> = /*@__PURE__*/
   messageDesc(file_raft, 17);
 
 /**
+ * @generated from message witnz.raft.v1.JoinRequest
+ */
+export type JoinRequest = Message<"witnz.raft.v1.JoinRequest"> & {
+  /**
+   * The receiver refuses a request for another cluster.
+   *
+   * @generated from field: string cluster_id = 1;
+   */
+  clusterId: string;
+
+  /**
+   * Where the caller's Raft listener is reached (its node.bind_addr).
+   *
+   * @generated from field: string address = 2;
+   */
+  address: string;
+};
+
+/**
+ * Describes the message witnz.raft.v1.JoinRequest.
+ * Use `create(JoinRequestSchema)` to create a new message.
+ */
+export const JoinRequestSchema: GenMessage<JoinRequest> = /*@__PURE__*/
+  messageDesc(file_raft, 18);
+
+/**
+ * @generated from message witnz.raft.v1.JoinResponse
+ */
+export type JoinResponse = Message<"witnz.raft.v1.JoinResponse"> & {
+  /**
+   * The caller is a voter of the receiver's configuration.
+   *
+   * @generated from field: bool voter = 1;
+   */
+  voter: boolean;
+};
+
+/**
+ * Describes the message witnz.raft.v1.JoinResponse.
+ * Use `create(JoinResponseSchema)` to create a new message.
+ */
+export const JoinResponseSchema: GenMessage<JoinResponse> = /*@__PURE__*/
+  messageDesc(file_raft, 19);
+
+/**
  * @generated from message witnz.raft.v1.ProposeResponse
  */
 export type ProposeResponse = Message<"witnz.raft.v1.ProposeResponse"> & {
@@ -513,7 +558,7 @@ export type ProposeResponse = Message<"witnz.raft.v1.ProposeResponse"> & {
  * Use `create(ProposeResponseSchema)` to create a new message.
  */
 export const ProposeResponseSchema: GenMessage<ProposeResponse> = /*@__PURE__*/
-  messageDesc(file_raft, 18);
+  messageDesc(file_raft, 20);
 
 /**
  * @generated from enum witnz.raft.v1.EntryType
@@ -582,6 +627,17 @@ export const RaftService: GenService<{
     methodKind: "server_streaming";
     input: typeof FetchSeedRequestSchema;
     output: typeof SeedChunkSchema;
+  },
+  /**
+   * A member announces where it listens; the leader also adds a caller that is not yet in the
+   * configuration as a voter (a learner first, promoted once caught up).
+   *
+   * @generated from rpc witnz.raft.v1.RaftService.Join
+   */
+  join: {
+    methodKind: "unary";
+    input: typeof JoinRequestSchema;
+    output: typeof JoinResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_raft, 0);

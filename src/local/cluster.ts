@@ -32,6 +32,12 @@ export interface LocalClusterOptions {
   readonly webhook?: LocalNodeConfigOptions["webhook"];
   readonly witnesses?: LocalNodeConfigOptions["witnesses"];
   readonly logLevel?: string;
+  /**
+   * Nodes to add at run time: certificates from the same CA and configurations naming the
+   * cluster's nodes as peers (without bootstrap), returned after the others, not in their peers.
+   */
+  readonly spareIds?: readonly string[];
+  readonly raftSnapshotEntries?: number;
   /** HTTP ports by node id; the others get free ones. */
   readonly httpPorts?: Readonly<Record<string, number>>;
 }
@@ -124,11 +130,15 @@ export async function prepareLocalCluster(
   options: LocalClusterOptions,
 ): Promise<LocalNodeProcess[]> {
   const certificates = join(options.directory, "certs");
-  await createDevelopmentCertificates({ outDirectory: certificates, nodes: [...options.nodeIds] });
+  const spares = options.spareIds ?? [];
+  await createDevelopmentCertificates({
+    outDirectory: certificates,
+    nodes: [...options.nodeIds, ...spares],
+  });
   const raftPorts = new Map<string, number>();
-  for (const id of options.nodeIds) raftPorts.set(id, await freePort());
+  for (const id of [...options.nodeIds, ...spares]) raftPorts.set(id, await freePort());
   const nodes: LocalNodeProcess[] = [];
-  for (const [index, id] of options.nodeIds.entries()) {
+  for (const [index, id] of [...options.nodeIds, ...spares].entries()) {
     const node = new LocalNodeProcess(
       id,
       join(options.directory, `${id}.yaml`),
@@ -148,6 +158,9 @@ export async function prepareLocalCluster(
         clusterId: options.clusterId,
         bindPort: raftPorts.get(id)!,
         bootstrap: index === 0,
+        ...(options.raftSnapshotEntries === undefined
+          ? {}
+          : { raftSnapshotEntries: options.raftSnapshotEntries }),
         peers: Object.fromEntries(
           options.nodeIds
             .filter((peer) => peer !== id)

@@ -30,6 +30,8 @@ export interface LocalClusterMembership {
   readonly peers: Readonly<Record<string, string>>;
   /** PEM files: the cluster CA, this node's certificate and key. */
   readonly tls: { readonly ca: string; readonly certificate: string; readonly key: string };
+  /** node.raft_snapshot_entries (default: the configuration's). */
+  readonly raftSnapshotEntries?: number;
 }
 
 /** The YAML of a raft node that captures from a PostgreSQL on this machine. */
@@ -58,6 +60,9 @@ export function localNodeConfigYaml(options: LocalNodeConfigOptions): string {
           `  tls_ca_file: ${JSON.stringify(cluster.tls.ca)}`,
           `  tls_cert_file: ${JSON.stringify(cluster.tls.certificate)}`,
           `  tls_key_file: ${JSON.stringify(cluster.tls.key)}`,
+          ...(cluster.raftSnapshotEntries === undefined
+            ? []
+            : [`  raft_snapshot_entries: ${cluster.raftSnapshotEntries}`]),
         ]),
     `  http_addr: 127.0.0.1:${options.httpPort}`,
     `  data_dir: ${JSON.stringify(options.dataDir)}`,

@@ -166,17 +166,19 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     else metrics.alertsFailed.inc(labels);
   };
   const signer = { name: keyName, privateKey };
-  if (cluster !== undefined && store.isBlank()) {
-    // A member that ran before (it has a Raft log) but whose store is blank lost its store: its
-    // chains cannot be re-captured from its slot. It is rebuilt from a peer first.
-    if (existsSync(join(config.node.dataDir, RAFT_DIRECTORY, "data.mdb"))) {
+  if (cluster !== undefined && store.meta(NODE_STARTED_META) === undefined) {
+    // A member that ran before (it has a Raft log) but whose store has no trace of its first
+    // start lost its store: its chains cannot be re-captured from its slot. It is rebuilt from a
+    // peer first (which leaves a restore record).
+    const raftLog = existsSync(join(config.node.dataDir, RAFT_DIRECTORY, "data.mdb"));
+    if (raftLog && readRestoreRecord(store) === undefined) {
       await store.close();
       throw new NodeStartError(
         "WITNZ_NODE_STORE_LOST",
-        `the store in ${config.node.dataDir} is blank but this node has a Raft log: its store was lost; rebuild it from a peer with witnz restore --config FILE, then start again`,
+        `the store in ${config.node.dataDir} was lost (this node has a Raft log but its store has no trace of it); rebuild it from a peer with witnz restore --config FILE, then start again`,
       );
     }
-    // Written before the Raft log exists, so a blank store beside a Raft log always means lost.
+    // Written before the Raft log exists, so a store without it beside a Raft log was lost.
     const batch = store.batch();
     batch.setMeta(NODE_STARTED_META, Buffer.from(new Date().toISOString(), "utf8"));
     await store.commit(batch);
@@ -207,6 +209,12 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
         raftDirectory: join(config.node.dataDir, RAFT_DIRECTORY),
         listenHost: cluster.listen.host,
         listenPort: cluster.listen.port,
+        advertiseAddress: config.node.bindAddr!,
+        snapshotEveryEntries: config.node.raftSnapshotEntries,
+        snapshotTrailingEntries: Math.min(
+          SNAPSHOT_TRAILING_ENTRIES_MAX,
+          Math.floor(config.node.raftSnapshotEntries / 8),
+        ),
         peers: config.node.peerAddrs,
         bootstrap: config.node.bootstrap,
         tls: cluster.tls,
@@ -465,6 +473,8 @@ export async function restoreNodeStore(
 
 /** The Raft log's LMDB directory inside the node's data directory. */
 export const RAFT_DIRECTORY = "raft";
+/** Entries kept in the Raft log behind a snapshot, for followers a little behind. */
+const SNAPSHOT_TRAILING_ENTRIES_MAX = 1024;
 /** Set in a member's store at its first start, before its Raft log exists. */
 export const NODE_STARTED_META = "node-first-started";
 /** How often a restored node looks whether its capture caught up with the other nodes. */

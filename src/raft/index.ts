@@ -86,6 +86,7 @@ export {
   type ConnectTransportOptions,
   decodeMessage,
   encodeMessage,
+  type JoinHandler,
   PROPOSE_BYTES_MAX,
   type ProposalHandler,
   type SeedChunks,

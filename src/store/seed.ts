@@ -5,7 +5,7 @@
 // position. The seed is read in one pass over one key range, so from one LMDB read snapshot.
 import { StoreError, storeAssert } from "./errors.js";
 import type { KeyValueStore, WriteOperation } from "./key-value-store.js";
-import { decodeMetaKey, encodeMetaKey, KeyTag } from "./keys.js";
+import { decodeMetaKey, KeyTag } from "./keys.js";
 
 /** Seed entries per write when importing (well under the store's per-write limits). */
 const IMPORT_WRITE_ENTRIES = 10_000;
@@ -33,15 +33,14 @@ export function* seedEntries(
   }
 }
 
-/** True when the store holds nothing but its schema version: a seed may go in. */
-export function isBlank(store: KeyValueStore, schemaMetaName: string): boolean {
-  const schemaKey = encodeMetaKey(schemaMetaName);
-  for (const [key] of store.range({ start: Uint8Array.of(0x01), end: Uint8Array.of(0xff) })) {
-    if (key.length !== schemaKey.length || !key.every((byte, i) => byte === schemaKey[i])) {
-      return false;
-    }
-  }
-  return true;
+/** True when the store holds no chain, index or tree entry: a seed may go in. */
+export function isBlank(store: KeyValueStore): boolean {
+  return (
+    store.count({
+      start: Uint8Array.of(KeyTag.chainHead),
+      end: Uint8Array.of(KeyTag.treeNode + 1),
+    }) === 0
+  );
 }
 
 /**

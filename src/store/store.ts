@@ -172,7 +172,7 @@ export interface WitnzStore {
    * tree nodes and the meta entries `isSeedMeta` names, as raw entries from one read snapshot.
    */
   seedEntries(isSeedMeta: (name: string) => boolean): Iterable<[Uint8Array, Uint8Array]>;
-  /** Nothing but the schema version: a new or lost store. */
+  /** No chain, primary-key index or tree entry: a new or lost store (meta entries aside). */
   isBlank(): boolean;
   /** Writes a peer's seed into this blank store; refuses keys outside the seed's families. */
   importSeed(
@@ -491,7 +491,7 @@ class KeyValueWitnzStore implements WitnzStore {
   }
 
   isBlank(): boolean {
-    return isBlank(this.keyValueStore, SCHEMA_VERSION_META_NAME);
+    return isBlank(this.keyValueStore);
   }
 
   async importSeed(

@@ -27,6 +27,8 @@ let directory: string;
 let receiver: Server;
 const received: Array<Record<string, unknown>> = [];
 let nodes: LocalNodeProcess[] = [];
+/** The fourth node, added at run time. */
+let spare: LocalNodeProcess;
 let inserted = 0;
 
 function tableOf(status: ClusterStatus | undefined) {
@@ -77,19 +79,24 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   const webhook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  nodes = await prepareLocalCluster({
+  const all = await prepareLocalCluster({
     directory,
     database: server,
     clusterId: "acceptance",
     nodeIds: IDS,
+    spareIds: ["n4"],
     tables: [{ name: "audit_log" }],
     webhook: { url: webhook },
+    // Snapshots and log compaction every 32 entries: a node that joins late needs one.
+    raftSnapshotEntries: 32,
   });
+  nodes = all.slice(0, IDS.length);
+  spare = all[IDS.length]!;
   for (const node of nodes) node.start();
 }, 120_000);
 
 afterAll(async () => {
-  for (const node of nodes) await node.stop("SIGKILL");
+  for (const node of [...nodes, spare]) await node?.stop("SIGKILL");
   await client?.end();
   await server?.stop();
   await new Promise((resolve) => receiver?.close(resolve));
@@ -256,6 +263,30 @@ describe("a three-node cluster of witnz start processes", () => {
       await store.close();
     }
   }, 120_000);
+
+  test("a fourth node added at run time catches up through a snapshot and attests", async () => {
+    const lead = await until(leader, "a leader");
+    // Its own slot starts now, so its store is seeded from a peer first.
+    const seeded = await witnz("restore", "--config", spare.configPath);
+    expect(seeded.code, seeded.stderr).toBe(0);
+    spare.start();
+    await until(
+      async () => {
+        const view = await lead.cluster();
+        const record = view?.nodes.find((node) => node.node === spare.id);
+        return record?.suffrage === "voter" && record.registered && !record.restored;
+      },
+      `${spare.id} a counting voter`,
+      90_000,
+    );
+    const own = await spare.cluster();
+    expect(own?.snapshotsRestored).toBeGreaterThanOrEqual(1);
+    await insert(60);
+    const everyone = [...nodes, spare];
+    await until(() => agreedAtLeast(inserted, everyone), `four nodes agree at ${inserted}`, 60_000);
+    const table = tableOf(await lead.cluster());
+    expect(table?.nodes.map((node) => node.node)).toEqual([...IDS, spare.id]);
+  }, 150_000);
 
   // Last: from here on n3 disagrees at every size.
   test("a store edited on disk is named as the odd node", async () => {

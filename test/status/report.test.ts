@@ -160,6 +160,8 @@ describe("formatStatusText", () => {
         term: 3,
         commitIndex: 40,
         appliedIndex: 40,
+        snapshotIndex: 0,
+        snapshotsRestored: 0,
         nodes: [
           { node: "n1", suffrage: "voter", registered: true, restored: false, leader: true },
           { node: "n2", suffrage: "voter", registered: true, restored: true, leader: false },

@@ -21,6 +21,7 @@ import {
 } from "@connectrpc/connect-node";
 import {
   FetchSeedRequestSchema,
+  JoinRequestSchema,
   ProposeRequestSchema,
   RaftService,
   SendRequestSchema,
@@ -54,6 +55,10 @@ export type ProposalHandler = (peer: string, command: Uint8Array) => Promise<num
 export type SeedChunks = AsyncIterable<readonly (readonly [Uint8Array, Uint8Array])[]>;
 /** Produces this node's seed for `peer` (its certificate's common name). */
 export type SeedHandler = (peer: string) => SeedChunks;
+/** Takes a member's announced address; resolves whether it is now a voter. */
+export type JoinHandler = (peer: string, address: string) => Promise<boolean>;
+/** A join that takes longer is abandoned (the leader waits for the caller to catch up). */
+export const JOIN_TIMEOUT_MS = 60_000;
 /** A seed request that takes longer is abandoned. */
 export const FETCH_SEED_TIMEOUT_MS = 10 * 60_000;
 
@@ -93,6 +98,7 @@ export class ConnectRaftTransport implements RaftTransport {
   private receive: ((message: Message) => void) | null = null;
   private proposalHandler: ProposalHandler | null = null;
   private seedHandler: SeedHandler | null = null;
+  private joinHandler: JoinHandler | null = null;
   private closed = false;
   /** Failures of incoming or outgoing calls, most recent last (for tests and metrics). */
   readonly refusals: string[] = [];
@@ -140,6 +146,29 @@ export class ConnectRaftTransport implements RaftTransport {
             }
             for await (const chunk of handler(peer)) {
               yield { entries: chunk.map(([key, value]) => ({ key, value })) };
+            }
+          },
+          join: async (request, context) => {
+            const peer = context.values.get(peerIdentityKey);
+            if (peer === null) throw this.refuse("a join without a certificate");
+            if (request.clusterId !== this.options.clusterId) {
+              throw this.refuse(`a join from ${peer} of cluster "${request.clusterId}"`);
+            }
+            if (!/^[^\s/]+:\d{1,5}$/.test(request.address)) {
+              throw new ConnectError(`${request.address} is not host:port`, Code.InvalidArgument);
+            }
+            const handler = this.joinHandler;
+            if (handler === null)
+              throw new ConnectError(`${this.id} takes no joins`, Code.Unavailable);
+            try {
+              return { voter: await handler(peer, request.address) };
+            } catch (error) {
+              throw error instanceof ConnectError
+                ? error
+                : new ConnectError(
+                    error instanceof Error ? error.message : String(error),
+                    Code.Unavailable,
+                  );
             }
           },
           propose: async (request, context) => {
@@ -215,6 +244,22 @@ export class ConnectRaftTransport implements RaftTransport {
     const request = create(ProposeRequestSchema, { clusterId: this.options.clusterId, command });
     const response = await this.clientFor(peer, link).propose(request, { timeoutMs });
     return Number(response.index);
+  }
+
+  /** Serves Join calls from members with `handler` (until then they are UNAVAILABLE). */
+  serveJoin(handler: JoinHandler): void {
+    this.joinHandler = handler;
+  }
+
+  /** Announces this node at `address` to `peer`; resolves whether it is a voter there. */
+  async join(peer: NodeId, address: string): Promise<boolean> {
+    const link = this.peers.get(peer);
+    if (link === undefined) {
+      throw new RaftRunnerError("WITNZ_RAFT_TRANSPORT", `${peer} is not a known peer`);
+    }
+    const request = create(JoinRequestSchema, { clusterId: this.options.clusterId, address });
+    const response = await this.clientFor(peer, link).join(request, { timeoutMs: JOIN_TIMEOUT_MS });
+    return response.voter;
   }
 
   /** Serves FetchSeed calls from members with `handler` (until then they are UNAVAILABLE). */

@@ -2,6 +2,7 @@
 export {
   ConnectRaftTransport,
   type ConnectTransportOptions,
+  type JoinHandler,
   PEER_QUEUE_MESSAGES_MAX,
   PROPOSE_BYTES_MAX,
   type ProposalHandler,
