@@ -1,6 +1,7 @@
 // Runs every benchmark in one process, one after another, and prints one JSON document.
 // `npm run bench` (full sizes) or `npm run bench -- --quick` (small sizes, about a minute).
 import { benchCapture } from "./capture.js";
+import { benchCluster } from "./cluster.js";
 import { benchHash } from "./hash.js";
 import { benchMerkle } from "./merkle.js";
 import { benchRaft } from "./raft.js";
@@ -22,6 +23,8 @@ const witness = await benchWitness(
     ? { checkpointsPerNode: 2_000, batchObservations: 100, latencyRounds: 100 }
     : { checkpointsPerNode: 10_000, batchObservations: 100, latencyRounds: 500 },
 );
+// Three `witnz start` processes and a single node on one PostgreSQL of its own.
+const cluster = await benchCluster(quick ? { rows: 20_000, samples: 50 } : {});
 console.log(
   JSON.stringify(
     {
@@ -35,6 +38,7 @@ console.log(
       verify,
       raft,
       witness,
+      cluster,
     },
     (_key, value) => (typeof value === "bigint" ? value.toString() : value),
     2,
