@@ -81,6 +81,7 @@ describe("a valid configuration", () => {
       tlsCaFile: undefined,
       tlsCertFile: undefined,
       tlsKeyFile: undefined,
+      raftSnapshotEntries: 8192,
       logLevel: "info",
     });
     expect(config.protectedTables).toStrictEqual([
