@@ -2,7 +2,12 @@
 export type ConfigPath = readonly (string | number)[];
 
 /** Keys whose values are credentials. A Slack webhook URL is itself the credential. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(["password", "secret", "slack_webhook"]);
+const SECRET_KEYS: ReadonlySet<string> = new Set([
+  "password",
+  "secret",
+  "slack_webhook",
+  "dashboard_token",
+]);
 
 const SHOWN_CHARACTERS_MAX = 60;
 const PLAIN_KEY = /^[A-Za-z0-9_-]+$/;

@@ -73,6 +73,7 @@ const nodeSchema = z
     tls_ca_file: nonEmptyText().optional(),
     tls_cert_file: nonEmptyText().optional(),
     tls_key_file: nonEmptyText().optional(),
+    dashboard_token: nonEmptyText().optional(),
     raft_snapshot_entries: wholeNumber(
       RAFT_SNAPSHOT_ENTRIES_MIN,
       RAFT_SNAPSHOT_ENTRIES_MAX,
@@ -93,6 +94,7 @@ const nodeSchema = z
     tlsCaFile: section.tls_ca_file,
     tlsCertFile: section.tls_cert_file,
     tlsKeyFile: section.tls_key_file,
+    dashboardToken: section.dashboard_token,
     raftSnapshotEntries: section.raft_snapshot_entries,
     logLevel: section.log_level,
   }));

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import Fastify from "fastify";
 import type { Registry } from "prom-client";
+import { type DashboardOptions, registerDashboard } from "../dashboard/index.js";
 import { HttpError } from "./errors.js";
 
 /** Whether the node can do its job now, and if not, why (one short sentence per reason). */
@@ -20,6 +21,8 @@ export interface HttpServerOptions {
   readonly requestTimeoutMs?: number;
   /** GET /cluster answers this (a raft node in a cluster; docs/design/status.md). */
   readonly cluster?: () => unknown;
+  /** Serve the dashboard app at / and its API under /api/v1/ (docs/design/dashboard.md). */
+  readonly dashboard?: DashboardOptions;
 }
 
 export interface HttpServer {
@@ -37,6 +40,7 @@ const BODY_BYTES_MAX = 16 * 1024;
  * GET /readyz: 200 {"status":"ready","reasons":[]} or 503 {"status":"not_ready","reasons":[...]}.
  * GET /metrics: the registry in the Prometheus text format.
  * With `cluster`: GET /cluster, the node's view of its cluster as JSON.
+ * With `dashboard`: GET / (the browser app) and GET /api/v1/... (its read-only API).
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const app = Fastify({
@@ -57,6 +61,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   });
   const cluster = options.cluster;
   if (cluster !== undefined) app.get("/cluster", async () => cluster());
+  if (options.dashboard !== undefined) registerDashboard(app, options.dashboard);
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {

@@ -32,6 +32,12 @@ import {
 import type { WitnzConfig } from "../config/index.js";
 import { ed25519PublicKeyFromRaw, ed25519PublicKeyRaw } from "../crypto/index.js";
 import {
+  type ClusterView,
+  IngestSampler,
+  slotLagReader,
+  storeDashboardSource,
+} from "../dashboard/index.js";
+import {
   createNodeMetrics,
   type HttpServer,
   type NodeMetrics,
@@ -45,7 +51,11 @@ import { openDatabaseSession, sessionOptions } from "../setup/index.js";
 import { openStore, type WitnzStore } from "../store/index.js";
 import { openSubmitterBacklog, type SubmitterBacklog, WitnessSubmitter } from "../witness/index.js";
 import { observationFault } from "./faults.js";
-import { VerificationScheduler, type VerificationStatus } from "./verification.js";
+import {
+  VerificationScheduler,
+  type VerificationStatus,
+  verificationMetaName,
+} from "./verification.js";
 import { stageGap, stageViolation } from "./violations.js";
 
 export class NodeStartError extends Error {
@@ -359,6 +369,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
         hooks.logger.warn(violation, "violation recorded on a protected table");
       }
       if (batch.violations.length > 0) dispatcher.wake();
+      sampler.recordRows(batch.rowsAppended);
       clusterRuntime?.node.captureCommitted(batch);
       hooks.onCommitted?.(batch);
     },
@@ -375,6 +386,28 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     }
     return { ready: reasons.length === 0, reasons };
   };
+  const lag = slotLagReader({
+    openSession: () => openDatabaseSession(database),
+    slotName: slotNameForNode(nodeId),
+  });
+  const sampler = new IngestSampler({
+    readLagBytes: async () => {
+      const bytes = await lag.read();
+      if (bytes !== null) metrics.replicationLagBytes.set(bytes);
+      return bytes;
+    },
+    onError: (error) => hooks.logger.warn({ err: errorText(error) }, "replication lag read failed"),
+  });
+  const runtime = clusterRuntime;
+  const dashboardSource = storeDashboardSource({
+    store,
+    nodeId,
+    tables: [],
+    readiness,
+    verificationMetaName,
+    sampler,
+    ...(runtime === undefined ? {} : { cluster: () => clusterView(runtime, nodeId, readiness()) }),
+  });
   let http: HttpServer;
   try {
     const { host, port } = splitHostPort(config.node.httpAddr);
@@ -383,7 +416,11 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
       port,
       readiness,
       registry: metrics.registry,
-      ...(clusterRuntime === undefined ? {} : { cluster: () => clusterRuntime.status() }),
+      ...(runtime === undefined ? {} : { cluster: () => runtime.status() }),
+      dashboard: {
+        source: dashboardSource,
+        ...(config.node.dashboardToken === undefined ? {} : { token: config.node.dashboardToken }),
+      },
     });
   } catch (error) {
     await clusterRuntime?.stop();
@@ -392,6 +429,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     throw error;
   }
   dispatcher.start();
+  sampler.start();
   capture.start();
   verification.start();
   if (restoredPending) verifyRestoredWhenCaughtUp();
@@ -414,6 +452,8 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
       await clusterRuntime?.stop();
       await stopWitnessSubmitter(witnesses);
       await http.close();
+      await sampler.stop();
+      await lag.close();
       await store.close();
     },
   };
@@ -523,6 +563,41 @@ function clusterIntervalDuty(runtime: ClusterRuntime) {
       const latest = runs.reduce((max, run) => Math.max(max, run.timeMicroseconds), 0);
       return latest === 0 ? undefined : Math.floor(latest / 1000);
     },
+  };
+}
+
+/** The cluster as the dashboard draws it: from this node's Raft view and the replicated state. */
+function clusterView(
+  runtime: ClusterRuntime,
+  nodeId: string,
+  readiness: { ready: boolean; reasons: string[] },
+): ClusterView {
+  const status = runtime.status();
+  const states = ["leader", "follower", "candidate", "pre_candidate"] as const;
+  const ownState = states.find((state) => state === status.state.replace("-", "_")) ?? "unknown";
+  return {
+    term: status.term,
+    leaderId: status.leader,
+    nodes: status.nodes.map((node) => {
+      const self = node.node === nodeId;
+      const reasons = self
+        ? readiness.reasons
+        : [
+            ...(node.registered ? [] : ["not registered"]),
+            ...(node.restored ? ["restored, not yet re-verified"] : []),
+          ];
+      return {
+        id: node.node,
+        role: "raft" as const,
+        state: self ? ownState : node.leader ? "leader" : "follower",
+        isLeader: node.leader,
+        self,
+        health: {
+          state: (self ? readiness.ready : reasons.length === 0) ? "ready" : "not_ready",
+          reasons,
+        },
+      };
+    }),
   };
 }
 

@@ -39,6 +39,7 @@ describe("a valid configuration", () => {
         tlsCaFile: undefined,
         tlsCertFile: undefined,
         tlsKeyFile: undefined,
+        dashboardToken: undefined,
         raftSnapshotEntries: 8192,
         logLevel: "info",
       },
@@ -81,6 +82,7 @@ describe("a valid configuration", () => {
       tlsCaFile: undefined,
       tlsCertFile: undefined,
       tlsKeyFile: undefined,
+      dashboardToken: undefined,
       raftSnapshotEntries: 8192,
       logLevel: "info",
     });
