@@ -41,6 +41,7 @@ import {
   tupleRowImage,
 } from "../src/postgres/index.js";
 import { openStore, type WitnzStore } from "../src/store/index.js";
+import { percentile, round } from "./stats.js";
 
 export interface BenchCaptureOptions {
   readonly rows?: number;
@@ -442,17 +443,6 @@ async function currentLsn(client: pg.Client): Promise<Lsn> {
 
 function sleep(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
-}
-
-/** Nearest rank on an ascending list. */
-function percentile(sorted: readonly number[], fraction: number): number {
-  const rank = Math.max(1, Math.ceil(fraction * sorted.length));
-  return sorted[rank - 1]!;
-}
-
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 function parseArguments(argv: readonly string[]): BenchCaptureOptions {

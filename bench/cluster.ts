@@ -54,6 +54,7 @@ import {
 import { connectSession, startTestPostgres, type TestPostgres } from "../src/postgres/index.js";
 import { initNode } from "../src/setup/index.js";
 import { openStore, type WitnzStore } from "../src/store/index.js";
+import { percentile, round } from "./stats.js";
 
 export interface BenchClusterOptions {
   readonly rows?: number;
@@ -575,17 +576,6 @@ function summarize(values: readonly number[]): LatencySummary {
 
 function sleep(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
-}
-
-/** Nearest rank on an ascending list. */
-function percentile(sorted: readonly number[], fraction: number): number {
-  const rank = Math.max(1, Math.ceil(fraction * sorted.length));
-  return sorted[rank - 1]!;
-}
-
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 function parseArguments(argv: readonly string[]): BenchClusterOptions {

@@ -16,6 +16,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createDevelopmentCertificates } from "../src/certs/index.js";
 import { freePort } from "../src/local/index.js";
+import { percentile, round } from "./stats.js";
 
 export interface BenchRaftOptions {
   /** Where data, certificates and the flush probe go; a fresh temporary directory if absent. */
@@ -260,16 +261,6 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: stri
   } finally {
     clearTimeout(timer);
   }
-}
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
-  return sorted[Math.max(0, index)] ?? 0;
-}
-
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 function parseArguments(argv: readonly string[]): BenchRaftOptions {

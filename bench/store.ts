@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { openStore } from "../src/store/index.js";
+import { percentile, round } from "./stats.js";
 
 export interface BenchStoreOptions {
   /** Where temporary stores and the flush probe file go; a fresh temporary directory if absent. */
@@ -195,16 +196,6 @@ function trailingZeroBits(value: number): number {
   let bits = 0;
   while (value % 2 ** (bits + 1) === 0) bits += 1;
   return bits;
-}
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
-  return sorted[Math.max(0, index)] ?? 0;
-}
-
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 /** The installed lmdb-js version, read beside its entry point (the package exports no manifest). */

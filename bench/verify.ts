@@ -19,6 +19,7 @@ import { connectSession, copyTableRows, startTestPostgres } from "../src/postgre
 import { openStore, type WitnzStore } from "../src/store/index.js";
 import { RowHasher, verifyTable } from "../src/verify/index.js";
 import { recordRowsAsCapture } from "../test/verify/helpers.js";
+import { round } from "./stats.js";
 
 export interface BenchVerifyOptions {
   readonly rows?: number;
@@ -174,11 +175,6 @@ async function parseCopy(client: pg.Client, layout: TableLayout, hash: boolean):
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 function parseArguments(argv: readonly string[]): BenchVerifyOptions {

@@ -26,6 +26,7 @@ import {
   startWitness,
   submissionEnvelope,
 } from "../src/witness/index.js";
+import { percentile } from "./stats.js";
 
 export interface WitnessBenchOptions {
   readonly checkpointsPerNode: number;
@@ -34,10 +35,6 @@ export interface WitnessBenchOptions {
 }
 
 const quietLogger = { info() {}, warn() {}, error() {} };
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
-}
 
 export async function benchWitness(options: WitnessBenchOptions) {
   const directory = mkdtempSync(join(tmpdir(), "witnz-bench-witness-"));
