@@ -26,7 +26,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import type pg from "pg";
 import { chainHash, dataHash, encodeRow, GENESIS_CHAIN_HASH } from "../src/hash/index.js";
 import { freePort, localNodeConfigYaml } from "../src/local/index.js";
@@ -41,7 +42,7 @@ import {
   tupleRowImage,
 } from "../src/postgres/index.js";
 import { openStore, type WitnzStore } from "../src/store/index.js";
-import { percentile, round } from "./stats.js";
+import { benchArguments, percentile, round, runWhenMain } from "./stats.js";
 
 export interface BenchCaptureOptions {
   readonly rows?: number;
@@ -441,34 +442,12 @@ async function currentLsn(client: pg.Client): Promise<Lsn> {
   return parseLsn(result.rows[0]!.lsn);
 }
 
-function sleep(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, milliseconds));
-}
-
-function parseArguments(argv: readonly string[]): BenchCaptureOptions {
-  let rows: number | undefined;
-  let updates: number | undefined;
-  for (const argument of argv) {
-    if (argument === "--quick") {
-      rows = ROWS_QUICK;
-      updates = UPDATES_QUICK;
-      continue;
-    }
-    const match = /^--(rows|updates)=(\d+)$/.exec(argument);
-    if (match === null) {
-      throw new Error(`unknown argument ${argument}; try --quick, --rows=N, --updates=K`);
-    }
-    if (match[1] === "rows") rows = Number(match[2]);
-    else updates = Number(match[2]);
-  }
-  return {
-    ...(rows === undefined ? {} : { rows }),
-    ...(updates === undefined ? {} : { updates }),
-  };
-}
-
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
-  const result = await benchCapture(parseArguments(process.argv.slice(2)));
-  console.log(JSON.stringify(result, null, 2));
-}
+await runWhenMain(import.meta.url, (argv) =>
+  benchCapture(
+    benchArguments(
+      argv,
+      { rows: "rows", updates: "updates" },
+      { rows: ROWS_QUICK, updates: UPDATES_QUICK },
+    ),
+  ),
+);

@@ -40,7 +40,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import type { ClusterStatus } from "../src/cluster-node/index.js";
 import { parseConfig } from "../src/config/index.js";
@@ -54,7 +54,7 @@ import {
 import { connectSession, startTestPostgres, type TestPostgres } from "../src/postgres/index.js";
 import { initNode } from "../src/setup/index.js";
 import { openStore, type WitnzStore } from "../src/store/index.js";
-import { percentile, round } from "./stats.js";
+import { benchArguments, percentile, round, runWhenMain } from "./stats.js";
 
 export interface BenchClusterOptions {
   readonly rows?: number;
@@ -574,34 +574,12 @@ function summarize(values: readonly number[]): LatencySummary {
   };
 }
 
-function sleep(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, milliseconds));
-}
-
-function parseArguments(argv: readonly string[]): BenchClusterOptions {
-  let rows: number | undefined;
-  let samples: number | undefined;
-  for (const argument of argv) {
-    if (argument === "--quick") {
-      rows = ROWS_QUICK;
-      samples = SAMPLES_QUICK;
-      continue;
-    }
-    const match = /^--(rows|samples)=(\d+)$/.exec(argument);
-    if (match === null) {
-      throw new Error(`unknown argument ${argument}; try --quick, --rows=N, --samples=K`);
-    }
-    if (match[1] === "rows") rows = Number(match[2]);
-    else samples = Number(match[2]);
-  }
-  return {
-    ...(rows === undefined ? {} : { rows }),
-    ...(samples === undefined ? {} : { samples }),
-  };
-}
-
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
-  const result = await benchCluster(parseArguments(process.argv.slice(2)));
-  console.log(JSON.stringify(result, null, 2));
-}
+await runWhenMain(import.meta.url, (argv) =>
+  benchCluster(
+    benchArguments(
+      argv,
+      { rows: "rows", samples: "samples" },
+      { rows: ROWS_QUICK, samples: SAMPLES_QUICK },
+    ),
+  ),
+);

@@ -13,10 +13,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { createDevelopmentCertificates } from "../src/certs/index.js";
 import { freePort } from "../src/local/index.js";
-import { percentile, round } from "./stats.js";
+import { benchArguments, percentile, round, runWhenMain } from "./stats.js";
 
 export interface BenchRaftOptions {
   /** Where data, certificates and the flush probe go; a fresh temporary directory if absent. */
@@ -263,30 +263,13 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: stri
   }
 }
 
-function parseArguments(argv: readonly string[]): BenchRaftOptions {
-  const options: Record<string, number> = {};
-  const names: Record<string, keyof BenchRaftOptions> = {
-    entries: "unbatchedEntries",
-    "batched-entries": "batchedEntries",
-    concurrency: "concurrency",
-    "entry-bytes": "entryBytes",
-  };
-  for (const argument of argv) {
-    const match = /^--([a-z-]+)=(\d+)$/.exec(argument);
-    const name = match === null ? undefined : names[match[1]!];
-    if (match === null || name === undefined) {
-      throw new Error(
-        `unknown argument ${argument}; try --entries=1000 --batched-entries=20000 ` +
-          "--concurrency=64 --entry-bytes=1024",
-      );
-    }
-    options[name] = Number(match[2]);
-  }
-  return options;
-}
-
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
-  const result = await benchRaft(parseArguments(process.argv.slice(2)));
-  console.log(JSON.stringify(result, null, 2));
-}
+await runWhenMain(import.meta.url, (argv) =>
+  benchRaft(
+    benchArguments(argv, {
+      entries: "unbatchedEntries",
+      "batched-entries": "batchedEntries",
+      concurrency: "concurrency",
+      "entry-bytes": "entryBytes",
+    }),
+  ),
+);

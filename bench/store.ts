@@ -18,9 +18,9 @@ import {
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { openStore } from "../src/store/index.js";
-import { percentile, round } from "./stats.js";
+import { benchArguments, percentile, round, runWhenMain } from "./stats.js";
 
 export interface BenchStoreOptions {
   /** Where temporary stores and the flush probe file go; a fresh temporary directory if absent. */
@@ -205,18 +205,6 @@ function lmdbVersion(): string {
   return String((manifest as { version: unknown }).version);
 }
 
-function parseArguments(argv: readonly string[]): BenchStoreOptions {
-  let durationMs: number | undefined;
-  for (const argument of argv) {
-    const match = /^--duration-ms=(\d+)$/.exec(argument);
-    if (match === null) throw new Error(`unknown argument ${argument}; try --duration-ms=3000`);
-    durationMs = Number(match[1]);
-  }
-  return durationMs === undefined ? {} : { durationMs };
-}
-
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
-  const result = await benchStore(parseArguments(process.argv.slice(2)));
-  console.log(JSON.stringify(result, null, 2));
-}
+await runWhenMain(import.meta.url, (argv) =>
+  benchStore(benchArguments(argv, { "duration-ms": "durationMs" })),
+);

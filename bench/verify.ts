@@ -11,7 +11,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { resolveTable, type TableLayout } from "../src/catalog/index.js";
@@ -19,7 +18,7 @@ import { connectSession, copyTableRows, startTestPostgres } from "../src/postgre
 import { openStore, type WitnzStore } from "../src/store/index.js";
 import { RowHasher, verifyTable } from "../src/verify/index.js";
 import { recordRowsAsCapture } from "../test/verify/helpers.js";
-import { round } from "./stats.js";
+import { benchArguments, round, runWhenMain } from "./stats.js";
 
 export interface BenchVerifyOptions {
   readonly rows?: number;
@@ -177,25 +176,6 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-function parseArguments(argv: readonly string[]): BenchVerifyOptions {
-  let rows: number | undefined;
-  let runs: number | undefined;
-  for (const argument of argv) {
-    if (argument === "--quick") {
-      rows = ROWS_QUICK;
-      continue;
-    }
-    const match = /^--(rows|runs)=(\d+)$/.exec(argument);
-    if (match === null)
-      throw new Error(`unknown argument ${argument}; try --quick, --rows=N, --runs=N`);
-    if (match[1] === "rows") rows = Number(match[2]);
-    else runs = Number(match[2]);
-  }
-  return { ...(rows === undefined ? {} : { rows }), ...(runs === undefined ? {} : { runs }) };
-}
-
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
-  const result = await benchVerify(parseArguments(process.argv.slice(2)));
-  console.log(JSON.stringify(result, null, 2));
-}
+await runWhenMain(import.meta.url, (argv) =>
+  benchVerify(benchArguments(argv, { rows: "rows", runs: "runs" }, { rows: ROWS_QUICK })),
+);
