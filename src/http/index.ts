@@ -1,6 +1,9 @@
 // The node's HTTP surface (health, readiness, Prometheus metrics) and the metrics it exports.
 export { HttpError, type HttpErrorCode } from "./errors.js";
 export {
+  type AlertMetrics,
+  countAlertDelivery,
+  createAlertMetrics,
   createNodeMetrics,
   type NodeMetrics,
   type NodeMetricsOptions,

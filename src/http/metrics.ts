@@ -1,7 +1,54 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 
+/** The alert outbox's metrics, the same on nodes and witnesses. */
+export interface AlertMetrics {
+  /** Alerts put into the outbox (a repeated incident id is not counted). */
+  readonly alertsEnqueued: Counter<"kind">;
+  readonly alertsDelivered: Counter<"kind" | "sink">;
+  /** Failed attempts; the alert stays in the outbox and is retried. */
+  readonly alertsFailed: Counter<"kind" | "sink">;
+}
+
+export function createAlertMetrics(registry: Registry): AlertMetrics {
+  const registers = [registry];
+  return {
+    alertsEnqueued: new Counter({
+      name: "witnz_alerts_enqueued_total",
+      help: "Alerts put into the durable outbox.",
+      labelNames: ["kind"],
+      registers,
+    }),
+    alertsDelivered: new Counter({
+      name: "witnz_alerts_delivered_total",
+      help: "Alerts a sink accepted.",
+      labelNames: ["kind", "sink"],
+      registers,
+    }),
+    alertsFailed: new Counter({
+      name: "witnz_alerts_failed_total",
+      help: "Failed delivery attempts; the alert stays in the outbox and is retried.",
+      labelNames: ["kind", "sink"],
+      registers,
+    }),
+  };
+}
+
+/** Counts one delivery attempt on a sink. */
+export function countAlertDelivery(
+  metrics: AlertMetrics,
+  event: {
+    readonly alert: { readonly kind: string };
+    readonly sinkName: string;
+    readonly outcome: { readonly status: string };
+  },
+): void {
+  const labels = { kind: event.alert.kind, sink: event.sinkName };
+  if (event.outcome.status === "delivered") metrics.alertsDelivered.inc(labels);
+  else metrics.alertsFailed.inc(labels);
+}
+
 /** Every metric a node updates, typed by its label names. Names follow Prometheus conventions. */
-export interface NodeMetrics {
+export interface NodeMetrics extends AlertMetrics {
   readonly registry: Registry;
   /** Rows appended to a table's chain. */
   readonly rowsCaptured: Counter<"table">;
@@ -9,11 +56,6 @@ export interface NodeMetrics {
   readonly replicationLagBytes: Gauge;
   /** Seconds between the last stored commit's commit time and now. */
   readonly replicationLagSeconds: Gauge;
-  /** Alerts put into the outbox (a repeated incident id is not counted). */
-  readonly alertsEnqueued: Counter<"kind">;
-  readonly alertsDelivered: Counter<"kind" | "sink">;
-  /** Failed attempts; the alert stays in the outbox and is retried. */
-  readonly alertsFailed: Counter<"kind" | "sink">;
   /** Verification runs by outcome: `clean`, `tampered` or `error`. */
   readonly verificationRuns: Counter<"table" | "outcome">;
   /** Rows found modified, deleted or phantom by the last verification of a table. */
@@ -53,24 +95,7 @@ export function createNodeMetrics(options: NodeMetricsOptions = {}): NodeMetrics
       help: "Seconds between the commit time of the last stored transaction and now.",
       registers,
     }),
-    alertsEnqueued: new Counter({
-      name: "witnz_alerts_enqueued_total",
-      help: "Alerts put into the durable outbox.",
-      labelNames: ["kind"],
-      registers,
-    }),
-    alertsDelivered: new Counter({
-      name: "witnz_alerts_delivered_total",
-      help: "Alerts a sink accepted.",
-      labelNames: ["kind", "sink"],
-      registers,
-    }),
-    alertsFailed: new Counter({
-      name: "witnz_alerts_failed_total",
-      help: "Failed delivery attempts; the alert stays in the outbox and is retried.",
-      labelNames: ["kind", "sink"],
-      registers,
-    }),
+    ...createAlertMetrics(registry),
     verificationRuns: new Counter({
       name: "witnz_verification_runs_total",
       help: "Full-table verifications by outcome (clean, tampered, error).",

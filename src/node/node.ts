@@ -38,6 +38,7 @@ import {
   storeDashboardSource,
 } from "../dashboard/index.js";
 import {
+  countAlertDelivery,
   createNodeMetrics,
   type HttpServer,
   type NodeMetrics,
@@ -170,11 +171,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   hooks.logger.info({ entries: integrity.entriesChecked }, "store integrity check passed");
   const metrics = createNodeMetrics({ collectProcessMetrics: true });
   const clock = monotonicMicroseconds();
-  const onDelivery = (event: AlertDeliveryEvent) => {
-    const labels = { kind: event.alert.kind, sink: event.sinkName };
-    if (event.outcome.status === "delivered") metrics.alertsDelivered.inc(labels);
-    else metrics.alertsFailed.inc(labels);
-  };
+  const onDelivery = (event: AlertDeliveryEvent) => countAlertDelivery(metrics, event);
   const signer = { name: keyName, privateKey };
   if (cluster !== undefined && store.meta(NODE_STARTED_META) === undefined) {
     // A member that ran before (it has a Raft log) but whose store has no trace of its first

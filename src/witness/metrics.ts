@@ -1,7 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { type AlertMetrics, createAlertMetrics } from "../http/index.js";
 
 /** Every metric a witness updates. */
-export interface WitnessMetrics {
+export interface WitnessMetrics extends AlertMetrics {
   readonly registry: Registry;
   readonly requests: Counter<"rpc">;
   /** Refused submissions by WITNZ_WITNESS_* code. */
@@ -14,9 +15,6 @@ export interface WitnessMetrics {
   readonly cosignatures: Counter;
   readonly cosignRefusals: Counter<"inconsistent">;
   readonly openCollections: Gauge;
-  readonly alertsEnqueued: Counter<"kind">;
-  readonly alertsDelivered: Counter<"kind" | "sink">;
-  readonly alertsFailed: Counter<"kind" | "sink">;
 }
 
 export function createWitnessMetrics(
@@ -73,23 +71,6 @@ export function createWitnessMetrics(
       help: "(customer, table, size) collections waiting for their vote.",
       registers,
     }),
-    alertsEnqueued: new Counter({
-      name: "witnz_alerts_enqueued_total",
-      help: "Alerts put into the durable outbox.",
-      labelNames: ["kind"],
-      registers,
-    }),
-    alertsDelivered: new Counter({
-      name: "witnz_alerts_delivered_total",
-      help: "Alerts a sink accepted.",
-      labelNames: ["kind", "sink"],
-      registers,
-    }),
-    alertsFailed: new Counter({
-      name: "witnz_alerts_failed_total",
-      help: "Failed delivery attempts; the alert stays in the outbox and is retried.",
-      labelNames: ["kind", "sink"],
-      registers,
-    }),
+    ...createAlertMetrics(registry),
   };
 }

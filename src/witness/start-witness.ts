@@ -12,7 +12,7 @@ import {
   SIGNATURE_TYPE_COSIGNATURE_V1,
 } from "../checkpoint/index.js";
 import type { WitnzConfig } from "../config/index.js";
-import { startHttpServer } from "../http/index.js";
+import { countAlertDelivery, startHttpServer } from "../http/index.js";
 import { loadOrCreateNodeKey } from "../keys/index.js";
 import { openLmdbKeyValueStore, openStoreOnKeyValueStore } from "../store/index.js";
 import type { NodeRegistry } from "./core/index.js";
@@ -108,11 +108,7 @@ export async function startWitness(
   const dispatcher = new AlertDispatcher({
     store: outbox,
     sinks: createAlertSinks(config.alerts),
-    onDelivery: (event) => {
-      const labels = { kind: event.alert.kind, sink: event.sinkName };
-      if (event.outcome.status === "delivered") metrics.alertsDelivered.inc(labels);
-      else metrics.alertsFailed.inc(labels);
-    },
+    onDelivery: (event) => countAlertDelivery(metrics, event),
     onPassError: (error) =>
       hooks.logger.error({ err: String(error) }, "alert delivery pass failed; retrying"),
   });
