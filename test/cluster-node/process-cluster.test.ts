@@ -4,8 +4,6 @@
 // after ingest catching up, and the leader killed -9 during ingest with nothing lost or doubled
 // and its duties taken over.
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type pg from "pg";
@@ -15,6 +13,7 @@ import { type LocalNodeProcess, localLeader, prepareLocalCluster } from "../../s
 import { leafHash, nodeHash } from "../../src/merkle/index.js";
 import { connectSession, startTestPostgres, type TestPostgres } from "../../src/postgres/index.js";
 import { openStore } from "../../src/store/index.js";
+import { Receiver } from "../alerts/receiver.js";
 import { until } from "../support/until.js";
 import { witnz } from "../verify/helpers.js";
 
@@ -24,8 +23,12 @@ const TABLE = "public.audit_log";
 let server: TestPostgres;
 let client: pg.Client;
 let directory: string;
-let receiver: Server;
-const received: Array<Record<string, unknown>> = [];
+const receiver = new Receiver();
+/** Every webhook body the receiver got, parsed. */
+const received = () =>
+  receiver.requests.map(
+    (request) => JSON.parse(request.body.toString("utf8")) as Record<string, unknown>,
+  );
 let nodes: LocalNodeProcess[] = [];
 /** The fourth node, added at run time. */
 let spare: LocalNodeProcess;
@@ -69,16 +72,8 @@ beforeAll(async () => {
   client = await connectSession({ connectionString: server.connectionString });
   await client.query("CREATE TABLE public.audit_log (id bigint PRIMARY KEY, actor text NOT NULL)");
   directory = await mkdtemp(join(tmpdir(), "witnz-cluster-"));
-  receiver = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      received.push(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const webhook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  await receiver.listen();
+  const webhook = receiver.url;
   const all = await prepareLocalCluster({
     directory,
     database: server,
@@ -99,7 +94,7 @@ afterAll(async () => {
   for (const node of [...nodes, spare]) await node?.stop("SIGKILL");
   await client?.end();
   await server?.stop();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver.close();
   if (directory) await rm(directory, { recursive: true, force: true });
 });
 
@@ -128,7 +123,7 @@ describe("a three-node cluster of witnz start processes", () => {
   test("an UPDATE every node detects is one incident, delivered once by the leader", async () => {
     await client.query("UPDATE public.audit_log SET actor = 'mallory' WHERE id = 7");
     const alert = await until(
-      () => received.find((body) => body.op === "UPDATE" && (body.pk as string[])[0] === "7"),
+      () => received().find((body) => body.op === "UPDATE" && (body.pk as string[])[0] === "7"),
       "the webhook",
       30_000,
     );
@@ -143,7 +138,7 @@ describe("a three-node cluster of witnz start processes", () => {
       30_000,
     );
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(received.filter((body) => body.id === alert.id)).toHaveLength(1);
+    expect(received().filter((body) => body.id === alert.id)).toHaveLength(1);
   }, 60_000);
 
   test("a follower restarted after ingest catches up and agrees", async () => {
@@ -191,7 +186,7 @@ describe("a three-node cluster of witnz start processes", () => {
     // An UPDATE after the failover is alerted once, by the new leader.
     await client.query("UPDATE public.audit_log SET actor = 'eve' WHERE id = 9");
     await until(
-      () => received.find((body) => body.op === "UPDATE" && (body.pk as string[])[0] === "9"),
+      () => received().find((body) => body.op === "UPDATE" && (body.pk as string[])[0] === "9"),
       "the webhook after failover",
       30_000,
     );
@@ -216,7 +211,7 @@ describe("a three-node cluster of witnz start processes", () => {
       expect(outcome.table.modified).toEqual(expect.arrayContaining([["7"], ["9"]]));
       expect(outcome.table.modified).toHaveLength(2);
     }
-    const updates = received.filter((body) => body.op === "UPDATE");
+    const updates = received().filter((body) => body.op === "UPDATE");
     expect(new Set(updates.map((body) => body.id)).size).toBe(updates.length);
   }, 120_000);
 
@@ -313,7 +308,7 @@ describe("a three-node cluster of witnz start processes", () => {
     }
     await insert(100);
     const alert = await until(
-      () => received.find((body) => body.kind === "node_disagreement"),
+      () => received().find((body) => body.kind === "node_disagreement"),
       "the node_disagreement webhook",
       30_000,
     );

@@ -4,8 +4,6 @@
 // it as the minority, and `witnz verify --quick` says so.
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type pg from "pg";
@@ -18,6 +16,7 @@ import {
   prepareLocalWitnesses,
 } from "../../src/local/index.js";
 import { connectSession, startTestPostgres, type TestPostgres } from "../../src/postgres/index.js";
+import { Receiver } from "../alerts/receiver.js";
 import { until } from "../support/until.js";
 
 const BIN = new URL("../../dist/src/cli/bin.js", import.meta.url).pathname;
@@ -26,8 +25,12 @@ const TABLE = "public.audit_log";
 let server: TestPostgres;
 let client: pg.Client;
 let directory: string;
-let receiver: Server;
-const received: Array<Record<string, unknown>> = [];
+const receiver = new Receiver();
+/** Every webhook body the receiver got, parsed. */
+const received = () =>
+  receiver.requests.map(
+    (request) => JSON.parse(request.body.toString("utf8")) as Record<string, unknown>,
+  );
 let nodes: LocalNodeProcess[] = [];
 let witnesses: LocalNodeProcess[] = [];
 let inserted = 0;
@@ -57,16 +60,8 @@ beforeAll(async () => {
   client = await connectSession({ connectionString: server.connectionString });
   await client.query("CREATE TABLE public.audit_log (id bigint PRIMARY KEY, actor text NOT NULL)");
   directory = await mkdtemp(join(tmpdir(), "witnz-democracy-"));
-  receiver = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      received.push(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const webhook = { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` };
+  await receiver.listen();
+  const webhook = { url: receiver.url };
   const plans = await planLocalWitnesses(["w1", "w2", "w3"]);
   nodes = await prepareLocalCluster({
     directory,
@@ -93,7 +88,7 @@ afterAll(async () => {
   for (const process of [...nodes, ...witnesses]) await process.stop("SIGKILL");
   await client?.end();
   await server?.stop();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver.close();
   if (directory) await rm(directory, { recursive: true, force: true });
 });
 
@@ -118,7 +113,7 @@ test("a lying leader is named the minority by every witness, and verify --quick 
   // Each witness alerts tampering_detected naming the leader as the only minority node.
   for (const witness of ["w1", "w2", "w3"]) {
     const alert = await until(
-      () => received.find((body) => body.kind === "tampering_detected" && body.node === witness),
+      () => received().find((body) => body.kind === "tampering_detected" && body.node === witness),
       `tampering_detected from ${witness}`,
       30_000,
     );
@@ -141,6 +136,6 @@ test("a lying leader is named the minority by every witness, and verify --quick 
   // The cluster itself names the same node.
   const view = await nodes.find((node) => node !== leader)!.cluster();
   expect(view?.disagreements).toBeGreaterThan(0);
-  const disagreement = received.find((body) => body.kind === "node_disagreement");
+  const disagreement = received().find((body) => body.kind === "node_disagreement");
   expect(String(disagreement?.message ?? "")).toContain(`odd node(s) out: ${leader.id}`);
 }, 180_000);
