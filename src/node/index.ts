@@ -1,4 +1,12 @@
 export {
+  isClusterMember,
+  NODE_STARTED_META,
+  RAFT_DIRECTORY,
+  restoreNodeStore,
+  WITNESS_BACKLOG_DIRECTORY,
+} from "./cluster-membership.js";
+export { NodeStartError, splitHostPort } from "./errors.js";
+export {
   ALTER_OBSERVATIONS_FILE,
   type ObservationFault,
   observationFault,
@@ -9,9 +17,7 @@ export {
   monotonicMicroseconds,
   type NodeHooks,
   type NodeLogger,
-  NodeStartError,
   type RunningNode,
-  restoreNodeStore,
   startNode,
 } from "./node.js";
 export {
