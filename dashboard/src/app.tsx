@@ -1,6 +1,6 @@
 // The dashboard page: polls the node's API every POLL_INTERVAL_MS and shows what it answers.
 import { type FormEvent, useCallback, useEffect, useState } from "react";
-import type { AlertEvent, Overview, Series, WitnessVerdict } from "../../src/dashboard/api.js";
+import type { AlertEvent, Overview, Series, WitnessVerdicts } from "../../src/dashboard/api.js";
 import { ApiError, getApi, storedToken, storeToken } from "./api-client.js";
 import { SeriesChart } from "./chart.js";
 import { Explorer } from "./explorer.js";
@@ -12,7 +12,7 @@ const POLL_INTERVAL_MS = 2_000;
 interface Snapshot {
   readonly overview: Overview;
   readonly alerts: readonly AlertEvent[];
-  readonly verdicts: readonly WitnessVerdict[];
+  readonly verdicts: WitnessVerdicts;
   readonly series: Series;
 }
 
@@ -47,7 +47,7 @@ export function App() {
         getApi("/api/v1/witnesses", {}),
         getApi("/api/v1/series", {}),
       ]);
-      setSnapshot({ overview, alerts: alerts.alerts, verdicts: witnesses.verdicts, series });
+      setSnapshot({ overview, alerts: alerts.alerts, verdicts: witnesses, series });
       setProblem(null);
     } catch (error) {
       setProblem({
@@ -71,6 +71,7 @@ export function App() {
     };
   }, [refresh]);
 
+  const witness = snapshot?.overview.node.role === "witness";
   const needsToken = problem !== null && (problem.status === 401 || problem.status === 403);
   return (
     <main>
@@ -78,8 +79,9 @@ export function App() {
         <h1>Witnz</h1>
         {snapshot === null ? null : (
           <span className="quiet">
-            node {snapshot.overview.node.id} · updated {formatTime(snapshot.overview.takenAt)} ·{" "}
-            {snapshot.overview.alertsPending} alerts awaiting delivery
+            {snapshot.overview.node.role} {snapshot.overview.node.id} · updated{" "}
+            {formatTime(snapshot.overview.takenAt)} · {snapshot.overview.alertsPending} alerts
+            awaiting delivery
           </span>
         )}
       </header>
@@ -97,10 +99,17 @@ export function App() {
           <Tables tables={snapshot.overview.tables} />
           <div className="columns">
             <AlertTimeline alerts={snapshot.alerts} />
-            <SeriesChart series={snapshot.series} />
+            {witness ? null : <SeriesChart series={snapshot.series} />}
           </div>
           <Witnesses verdicts={snapshot.verdicts} />
-          <Explorer tables={snapshot.overview.tables.map((table) => table.table)} />
+          {witness ? (
+            <p className="quiet" data-testid="witness-note">
+              This is a witness: it holds the nodes' checkpoint hashes only, never rows. Look
+              entries up on a raft node's dashboard.
+            </p>
+          ) : (
+            <Explorer tables={snapshot.overview.tables.map((table) => table.table)} />
+          )}
         </>
       )}
     </main>

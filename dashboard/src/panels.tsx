@@ -4,7 +4,7 @@ import type {
   ClusterView,
   TableSummary,
   VerificationSummary,
-  WitnessVerdict,
+  WitnessVerdicts,
 } from "../../src/dashboard/api.js";
 import { formatBytes, formatTime, shortHash } from "./format.js";
 
@@ -25,7 +25,9 @@ export function Topology({ cluster }: { cluster: ClusterView }) {
             {node.isLeader ? <span className="badge leader">leader</span> : null}
             {node.self ? <span className="badge">this node</span> : null}
             <div>
-              {node.role} · {node.state.replace("_", " ")}
+              {node.role === "witness"
+                ? "witness"
+                : `${node.role} · ${node.state.replace("_", " ")}`}
             </div>
             <div className="health">{node.health.state.replace("_", " ")}</div>
             {node.health.reasons.map((reason) => (
@@ -80,8 +82,8 @@ export function Tables({ tables }: { tables: readonly TableSummary[] }) {
               <td>
                 {formatBytes(table.lag.bytes)} / {table.lag.secondsSinceCheckpoint ?? "?"} s
               </td>
-              <td className={table.violations > 0 ? "number alarm" : "number"}>
-                {table.violations}
+              <td className={(table.violations ?? 0) > 0 ? "number alarm" : "number"}>
+                {table.violations ?? "—"}
               </td>
               <td
                 className={
@@ -111,6 +113,7 @@ export function AlertTimeline({ alerts }: { alerts: readonly AlertEvent[] }) {
               <time dateTime={alert.time}>{formatTime(alert.time)}</time>
               <span className="badge">{alert.kind}</span>
               <span>{alert.message}</span>
+              <span className="quiet"> · raised by {alert.reporters.join(", ")}</span>
             </li>
           ))}
         </ol>
@@ -119,14 +122,19 @@ export function AlertTimeline({ alerts }: { alerts: readonly AlertEvent[] }) {
   );
 }
 
-export function Witnesses({ verdicts }: { verdicts: readonly WitnessVerdict[] }) {
+export function Witnesses({ verdicts: { verdicts, unreachable } }: { verdicts: WitnessVerdicts }) {
   return (
     <section className="panel" aria-labelledby="witnesses-title">
       <h2 id="witnesses-title">Witness verdicts</h2>
+      {unreachable.map(({ witness, error }) => (
+        <p key={witness} className="alarm">
+          witness {witness} did not answer: {error}
+        </p>
+      ))}
       {verdicts.length === 0 ? (
-        <p className="quiet">No witness verdicts: this node reports to no witness yet.</p>
+        <p className="quiet">No witness verdicts yet.</p>
       ) : (
-        <table>
+        <table data-testid="witness-verdicts">
           <thead>
             <tr>
               <th>witness</th>
@@ -140,12 +148,15 @@ export function Witnesses({ verdicts }: { verdicts: readonly WitnessVerdict[] })
           </thead>
           <tbody>
             {verdicts.map((verdict) => (
-              <tr key={`${verdict.witness}/${verdict.table}/${verdict.size}`}>
+              <tr
+                key={`${verdict.witness}/${verdict.table}`}
+                data-testid={`verdict-${verdict.witness}-${verdict.table}`}
+              >
                 <td>{verdict.witness}</td>
                 <td>{verdict.table}</td>
                 <td className="number">{verdict.size}</td>
                 <td className={verdict.outcome === "unanimous" ? "" : "alarm"}>
-                  {verdict.outcome.replace("_", " ")}
+                  {verdict.outcome.replaceAll("_", " ")}
                 </td>
                 <td className="hash" title={verdict.rootHash ?? ""}>
                   {shortHash(verdict.rootHash)}

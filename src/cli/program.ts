@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
 import { createDevelopmentCertificates } from "../certs/index.js";
 import {
@@ -26,6 +25,7 @@ import {
   formatQuickVerifyText,
   quickVerify,
   startWitness,
+  witnessEndpoints,
 } from "../witness/index.js";
 import { CliError } from "./errors.js";
 import { packageVersion } from "./version.js";
@@ -218,16 +218,9 @@ export function buildProgram(io: CliIo): Command {
             "verify --quick needs witnz_nodes in the configuration",
           );
         }
-        const witnesses = await Promise.all(
-          config.witnzNodes.map(async (witness) => ({
-            id: witness.id,
-            url: `${witness.tlsCaFile === undefined ? "http" : "https"}://${witness.address}`,
-            ...(witness.tlsCaFile === undefined ? {} : { ca: await readFile(witness.tlsCaFile) }),
-          })),
-        );
         const report = await quickVerify({
           customerId: config.node.clusterId ?? "default",
-          witnesses,
+          witnesses: witnessEndpoints(config),
           ...(table === undefined ? {} : { tables: [table] }),
         });
         io.stdout(

@@ -86,8 +86,8 @@ export interface TableSummary {
     readonly bytes: number | null;
     readonly secondsSinceCheckpoint: number | null;
   };
-  /** Entries in the table's violation log. */
-  readonly violations: number;
+  /** Entries in the table's violation log; null on a witness, which keeps none. */
+  readonly violations: number | null;
   readonly lastVerification: VerificationSummary | null;
 }
 
@@ -106,6 +106,8 @@ export type AlertSeverity = "info" | "warning" | "critical";
 export interface AlertEvent {
   /** Stable: the same event always has the same id. */
   readonly id: string;
+  /** Every node that reported it (one cluster incident, several observers), first one first. */
+  readonly reporters: readonly string[];
   /** `append_only_violation`, `schema_change`, `replication_gap`, `verification_failed`, ... */
   readonly kind: string;
   readonly severity: AlertSeverity;
@@ -124,7 +126,12 @@ export interface AlertList {
   readonly alerts: readonly AlertEvent[];
 }
 
-export type WitnessOutcome = "unanimous" | "majority" | "incomplete" | "no_majority";
+/** A witness's vote, as the witness names it (docs/design/witness.md). */
+export type WitnessOutcome =
+  | "unanimous"
+  | "tampering_detected"
+  | "incomplete_submission"
+  | "no_majority";
 
 export interface WitnessVerdict {
   readonly witness: string;
@@ -134,9 +141,9 @@ export interface WitnessVerdict {
   readonly outcome: WitnessOutcome;
   /** The majority's root; null when there was none. */
   readonly rootHash: HexHash | null;
-  /** Nodes that reported a different checkpoint (outcome `majority`). */
+  /** Nodes that reported a different checkpoint (outcome `tampering_detected`). */
   readonly minority: readonly string[];
-  /** Nodes that did not report in time (outcome `incomplete`). */
+  /** Nodes that did not report in time (outcome `incomplete_submission`). */
   readonly missing: readonly string[];
   /** The witness cosigned the majority checkpoint. */
   readonly cosigned: boolean;
@@ -144,7 +151,10 @@ export interface WitnessVerdict {
 }
 
 export interface WitnessVerdicts {
+  /** Each witness's latest verdict per table. */
   readonly verdicts: readonly WitnessVerdict[];
+  /** Witnesses that did not answer, each with the error. */
+  readonly unreachable: readonly { readonly witness: string; readonly error: string }[];
 }
 
 /** Look an entry up by its 1-based sequence number or by its primary key's text values. */

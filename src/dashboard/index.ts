@@ -23,7 +23,9 @@ export {
   SERIES_POINTS_MAX_DEFAULT,
 } from "./sampler.js";
 export {
+  alertEventOf,
   type DashboardSource,
+  newestFirst,
   type StoreDashboardSourceOptions,
   storeDashboardSource,
 } from "./source.js";

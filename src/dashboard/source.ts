@@ -7,7 +7,7 @@ import { parseCheckpoint, readWitnzFields } from "../checkpoint/index.js";
 import { decodePrimaryKey, encodePrimaryKey } from "../hash/index.js";
 import { MerkleTree } from "../merkle/index.js";
 import { formatLsn, toLsn } from "../postgres/index.js";
-import type { ViolationEntry, WitnzStore } from "../store/index.js";
+import type { OutboxAlert, ViolationEntry, WitnzStore } from "../store/index.js";
 import {
   ALERTS_LIMIT_MAX,
   type AlertEvent,
@@ -20,7 +20,6 @@ import {
   type Series,
   type TableSummary,
   type VerificationSummary,
-  type WitnessVerdict,
   type WitnessVerdicts,
 } from "./api.js";
 import type { IngestSampler } from "./sampler.js";
@@ -52,10 +51,14 @@ export interface StoreDashboardSourceOptions {
   readonly now?: () => Date;
   /** The Raft cluster as this node sees it; without one the node stands alone. */
   readonly cluster?: () => ClusterView | Promise<ClusterView>;
-  /** Witness verdicts this node knows of; none without witnesses. */
-  readonly witnessVerdicts?: () => Promise<readonly WitnessVerdict[]>;
-  /** Alerts from elsewhere (the cluster, witnesses), merged into the timeline. */
-  readonly moreAlerts?: (limit: number) => Promise<readonly AlertEvent[]>;
+  /** The witnesses' latest verdicts as this node can ask them; none without witnesses. */
+  readonly witnessVerdicts?: () => Promise<WitnessVerdicts>;
+  /**
+   * The cluster's incidents, newest first, at most `limit`. When given they are the timeline:
+   * they hold this node's violations and verification failures once each, with every node that
+   * reported them, and what the cluster found itself (node disagreements).
+   */
+  readonly clusterAlerts?: (limit: number) => Promise<readonly AlertEvent[]>;
 }
 
 /** Alerts in the outbox counted for the overview, at most. */
@@ -139,6 +142,7 @@ function violationEvent(nodeId: string, table: string, entry: ViolationEntry): A
     const from = typeof detail.fromLsn === "string" ? detail.fromLsn : "?";
     return {
       id,
+      reporters: [nodeId],
       kind: "replication_gap",
       severity: "critical",
       node: nodeId,
@@ -154,6 +158,7 @@ function violationEvent(nodeId: string, table: string, entry: ViolationEntry): A
   const what = primaryKey === null ? "" : ` on primary key ${JSON.stringify(primaryKey)}`;
   return {
     id,
+    reporters: [nodeId],
     kind: record.kind === "schema_change" ? "schema_change" : "append_only_violation",
     severity: "critical",
     node: nodeId,
@@ -167,6 +172,28 @@ function violationEvent(nodeId: string, table: string, entry: ViolationEntry): A
         ? `schema of protected table ${table} changed (violation #${entry.seq})`
         : `${operation} on append-only table ${table}${what} (violation #${entry.seq}, xid ${record.xid})`,
   };
+}
+
+/** An alert as the outbox (or the cluster's replicated incidents) holds it, for the timeline. */
+export function alertEventOf(alert: OutboxAlert, reporters: readonly string[]): AlertEvent {
+  return {
+    id: alert.id,
+    reporters: reporters.length === 0 ? [alert.node] : [...reporters],
+    kind: alert.kind,
+    severity: alert.severity,
+    node: alert.node,
+    table: alert.table ?? null,
+    operation: alert.op ?? null,
+    primaryKey: alert.pk === undefined ? null : [...alert.pk],
+    lsn: alert.lsn ?? null,
+    time: alert.detectedAt,
+    message: alert.message,
+  };
+}
+
+/** Newest first; ties by id, so a page is stable. */
+export function newestFirst(a: AlertEvent, b: AlertEvent): number {
+  return a.time < b.time ? 1 : a.time > b.time ? -1 : a.id < b.id ? 1 : -1;
 }
 
 export function storeDashboardSource(options: StoreDashboardSourceOptions): DashboardSource {
@@ -299,6 +326,9 @@ export function storeDashboardSource(options: StoreDashboardSourceOptions): Dash
 
     async alerts(limit) {
       const wanted = Math.min(Math.max(1, Math.floor(limit)), ALERTS_LIMIT_MAX);
+      if (options.clusterAlerts !== undefined) {
+        return { alerts: [...(await options.clusterAlerts(wanted))].slice(0, wanted) };
+      }
       const events: AlertEvent[] = [];
       for (const table of tableNames()) {
         const size = store.violationHead(table)?.size ?? 0;
@@ -312,6 +342,7 @@ export function storeDashboardSource(options: StoreDashboardSourceOptions): Dash
         const stored = last.incidentId === null ? undefined : store.alert(last.incidentId);
         events.push({
           id: last.incidentId ?? `${nodeId}/${table}/verify-error/${last.time}`,
+          reporters: [nodeId],
           kind: last.outcome === "error" ? "verification_error" : "verification_failed",
           severity: last.outcome === "error" ? "warning" : "critical",
           node: nodeId,
@@ -327,14 +358,14 @@ export function storeDashboardSource(options: StoreDashboardSourceOptions): Dash
               : `verification of ${table} found ${last.modified} modified, ${last.deleted} deleted, ${last.phantom} phantom rows`),
         });
       }
-      if (options.moreAlerts !== undefined) events.push(...(await options.moreAlerts(wanted)));
-      events.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : a.id < b.id ? 1 : -1));
+      events.sort(newestFirst);
       return { alerts: events.slice(0, wanted) };
     },
 
     async witnesses() {
-      const verdicts = options.witnessVerdicts === undefined ? [] : await options.witnessVerdicts();
-      return { verdicts: [...verdicts] };
+      return options.witnessVerdicts === undefined
+        ? { verdicts: [], unreachable: [] }
+        : await options.witnessVerdicts();
     },
 
     async entry(query) {

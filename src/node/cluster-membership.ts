@@ -7,10 +7,22 @@ import { join } from "node:path";
 import type { NoteSigner } from "../checkpoint/index.js";
 import { type ClusterRuntime, restoreFromPeers } from "../cluster-node/index.js";
 import type { WitnzConfig } from "../config/index.js";
-import type { ClusterView } from "../dashboard/index.js";
+import {
+  type AlertEvent,
+  alertEventOf,
+  type ClusterView,
+  newestFirst,
+  type StoreDashboardSourceOptions,
+} from "../dashboard/index.js";
 import { ConnectRaftTransport, toNodeId } from "../raft/index.js";
 import { openStore } from "../store/index.js";
-import { openSubmitterBacklog, type SubmitterBacklog, WitnessSubmitter } from "../witness/index.js";
+import {
+  openSubmitterBacklog,
+  type SubmitterBacklog,
+  WitnessSubmitter,
+  type WitnessVerdictReader,
+  witnessEndpoints,
+} from "../witness/index.js";
 import { NodeStartError, splitHostPort } from "./errors.js";
 import type { NodeLogger } from "./node.js";
 
@@ -128,11 +140,7 @@ export async function startWitnessSubmitter(
     customerId: config.node.clusterId ?? "default",
     nodeId: config.node.id,
     signer,
-    witnesses: config.witnzNodes.map((witness) => ({
-      id: witness.id,
-      url: `${witness.tlsCaFile === undefined ? "http" : "https"}://${witness.address}`,
-      ...(witness.tlsCaFile === undefined ? {} : { ca: readFileSync(witness.tlsCaFile) }),
-    })),
+    witnesses: witnessEndpoints(config),
     persistence: backlog,
     onError: (witnessId, error, dropped) =>
       logger.warn({ witness: witnessId, code: error.code, dropped }, error.message),
@@ -197,5 +205,35 @@ export function clusterView(
         },
       };
     }),
+  };
+}
+
+/** The cluster's incidents for the dashboard's timeline, newest first. */
+export function clusterAlerts(runtime: ClusterRuntime, limit: number): AlertEvent[] {
+  return runtime.node.machine
+    .incidents()
+    .map((incident) => alertEventOf(incident.alert, incident.reporters))
+    .sort(newestFirst)
+    .slice(0, limit);
+}
+
+/**
+ * What a member's dashboard shows beyond its own store: the Raft cluster and the witnesses in
+ * the topology, the witnesses' verdicts, and the cluster's incidents as the timeline.
+ */
+export function clusterDashboard(
+  runtime: ClusterRuntime,
+  nodeId: string,
+  readiness: () => { ready: boolean; reasons: string[] },
+  verdicts: WitnessVerdictReader | undefined,
+): Pick<StoreDashboardSourceOptions, "cluster" | "witnessVerdicts" | "clusterAlerts"> {
+  return {
+    cluster: async () => {
+      const view = clusterView(runtime, nodeId, readiness());
+      if (verdicts === undefined) return view;
+      return { ...view, nodes: [...view.nodes, ...(await verdicts.topology())] };
+    },
+    clusterAlerts: async (limit) => clusterAlerts(runtime, limit),
+    ...(verdicts === undefined ? {} : { witnessVerdicts: () => verdicts.read() }),
   };
 }

@@ -38,11 +38,16 @@ import { loadOrCreateNodeKey } from "../keys/index.js";
 import { DEFAULT_PUBLICATION_NAME, formatLsn, slotNameForNode } from "../postgres/index.js";
 import { openDatabaseSession, sessionOptions } from "../setup/index.js";
 import { openStore, type WitnzStore } from "../store/index.js";
-import type { SubmitterBacklog, WitnessSubmitter } from "../witness/index.js";
 import {
+  type SubmitterBacklog,
+  type WitnessSubmitter,
+  WitnessVerdictReader,
+  witnessEndpoints,
+} from "../witness/index.js";
+import {
+  clusterDashboard,
   clusterIntervalDuty,
   clusterSettings,
-  clusterView,
   isClusterMember,
   NODE_STARTED_META,
   RAFT_DIRECTORY,
@@ -347,7 +352,13 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     },
     onError: (error) => hooks.logger.warn({ err: errorText(error) }, "replication lag read failed"),
   });
-  const runtime = clusterRuntime;
+  const verdictReader =
+    witnesses === undefined
+      ? undefined
+      : new WitnessVerdictReader({
+          customerId: config.node.clusterId ?? "default",
+          witnesses: witnessEndpoints(config),
+        });
   const dashboardSource = storeDashboardSource({
     store,
     nodeId,
@@ -355,7 +366,9 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     readiness,
     verificationMetaName,
     sampler,
-    ...(runtime === undefined ? {} : { cluster: () => clusterView(runtime, nodeId, readiness()) }),
+    ...(clusterRuntime === undefined
+      ? {}
+      : clusterDashboard(clusterRuntime, nodeId, readiness, verdictReader)),
   });
   let http: HttpServer;
   try {
@@ -365,13 +378,14 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
       port,
       readiness,
       registry: metrics.registry,
-      ...(runtime === undefined ? {} : { cluster: () => runtime.status() }),
+      ...(clusterRuntime === undefined ? {} : { cluster: clusterRuntime.status }),
       dashboard: {
         source: dashboardSource,
         ...(config.node.dashboardToken === undefined ? {} : { token: config.node.dashboardToken }),
       },
     });
   } catch (error) {
+    verdictReader?.close();
     await clusterRuntime?.stop();
     await stopWitnessSubmitter(witnesses);
     await store.close();
@@ -401,6 +415,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
       await clusterRuntime?.stop();
       await stopWitnessSubmitter(witnesses);
       await http.close();
+      verdictReader?.close();
       await sampler.stop();
       await lag.close();
       await store.close();

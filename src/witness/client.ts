@@ -1,9 +1,12 @@
 // One connection to one witness: a ConnectRPC client over HTTP/2, gRPC protocol for
 // submissions (what any gRPC client would speak), plaintext or TLS by the URL's scheme.
+import { readFileSync } from "node:fs";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import type { WitnzConfig } from "../config/index.js";
 import { WitnzService } from "../gen/witnz_pb.js";
 import { RPC_MESSAGE_BYTES_MAX } from "./core/index.js";
+import { WitnessError } from "./errors.js";
 
 export interface WitnessEndpoint {
   /** The witness's node id, for messages and metrics. */
@@ -12,6 +15,26 @@ export interface WitnessEndpoint {
   readonly url: string;
   /** PEM CA certificate to trust for an https URL (the system's CAs otherwise). */
   readonly ca?: string | Buffer;
+}
+
+/** The witnesses a raft node's configuration names (`witnz_nodes`), TLS where a CA is given. */
+export function witnessEndpoints(config: WitnzConfig): WitnessEndpoint[] {
+  return config.witnzNodes.map((witness) => ({
+    id: witness.id,
+    url: `${witness.tlsCaFile === undefined ? "http" : "https"}://${witness.address}`,
+    ...(witness.tlsCaFile === undefined ? {} : { ca: readCa(witness.id, witness.tlsCaFile) }),
+  }));
+}
+
+function readCa(witness: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new WitnessError(
+      "WITNZ_WITNESS_CONFIG",
+      `cannot read witness ${witness}'s tls_ca_file ${path}: ${(error as Error).message}`,
+    );
+  }
 }
 
 /** Longest timer Node accepts: in effect, never idle-close (see the Raft transport's note). */

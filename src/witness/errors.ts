@@ -8,6 +8,8 @@ export type WitnessErrorCode =
   | "WITNZ_WITNESS_UNREACHABLE"
   /** The witness's stored data is not what this build writes. */
   | "WITNZ_WITNESS_STORE_CORRUPT"
+  /** A node's witnz_nodes entry cannot be used (its CA file cannot be read). */
+  | "WITNZ_WITNESS_CONFIG"
   /** The witness could not start: a bad configuration, address or key. */
   | "WITNZ_WITNESS_START"
   /** A component was used after it was stopped. */

@@ -2,7 +2,12 @@
 // the node-side submitter, and the client behind `witnz verify --quick`. docs/design/witness.md.
 
 export { memorySubmitterBacklog, openSubmitterBacklog, type SubmitterBacklog } from "./backlog.js";
-export { connectWitness, type WitnessConnection, type WitnessEndpoint } from "./client.js";
+export {
+  connectWitness,
+  type WitnessConnection,
+  type WitnessEndpoint,
+  witnessEndpoints,
+} from "./client.js";
 export {
   admitSubmission,
   type CosignDecision,
@@ -22,6 +27,13 @@ export {
   type WitnessRejectionCode,
 } from "./core/index.js";
 export * from "./core/limits.js";
+export {
+  dashboardVerdict,
+  type WitnessDashboardSourceOptions,
+  WitnessVerdictReader,
+  type WitnessVerdictReaderOptions,
+  witnessDashboardSource,
+} from "./dashboard.js";
 export { WitnessError, type WitnessErrorCode } from "./errors.js";
 export { createWitnessMetrics, type WitnessMetrics } from "./metrics.js";
 export {

@@ -1,6 +1,6 @@
 // A witness's runtime on one machine: its LMDB store (records and alert outbox in one
-// environment), its cosigning key, the RPC server, /healthz and /metrics, the vote timer and the
-// alert dispatcher. Stop order is the reverse of start; the store closes last.
+// environment), its cosigning key, the RPC server, /healthz, /metrics and the dashboard, the vote
+// timer and the alert dispatcher. Stop order is the reverse of start; the store closes last.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AlertDispatcher, createAlertSinks } from "../alerts/index.js";
@@ -16,6 +16,7 @@ import { countAlertDelivery, startHttpServer } from "../http/index.js";
 import { loadOrCreateNodeKey } from "../keys/index.js";
 import { openLmdbKeyValueStore, openStoreOnKeyValueStore } from "../store/index.js";
 import type { NodeRegistry } from "./core/index.js";
+import { witnessDashboardSource } from "./dashboard.js";
 import { WitnessError } from "./errors.js";
 import { createWitnessMetrics, type WitnessMetrics } from "./metrics.js";
 import { startWitnessServer } from "./server.js";
@@ -37,7 +38,7 @@ export interface WitnessHooks {
 export interface RunningWitness {
   /** Where WitnzService is served: `http://host:port` or `https://host:port`. */
   readonly url: string;
-  /** Where /healthz, /readyz and /metrics are served. */
+  /** Where /healthz, /readyz, /metrics and the dashboard are served. */
   readonly httpUrl: string;
   /** `<name>+<key id>+<key>`: the cosignature/v1 verifier key of this witness. */
   readonly cosignerVerifierKey: string;
@@ -45,6 +46,9 @@ export interface RunningWitness {
   readonly metrics: WitnessMetrics;
   stop(): Promise<void>;
 }
+
+/** The dashboard shows a node not ready when it has not submitted for this long at least. */
+const DASHBOARD_STALE_MS_MIN = 30_000;
 
 /** The longest the vote timer sleeps, so a stopped clock or a new collection is seen soon. */
 const VOTE_TIMER_MS_MAX = 1_000;
@@ -181,6 +185,16 @@ export async function startWitness(
       port: httpAddress.port,
       readiness: () => ({ ready: true, reasons: [] }),
       registry: metrics.registry,
+      dashboard: {
+        source: witnessDashboardSource({
+          service,
+          registry,
+          outbox,
+          staleAfterMs: Math.max(DASHBOARD_STALE_MS_MIN, 3 * config.hashCollectionTimeoutMs),
+          clock,
+        }),
+        ...(config.node.dashboardToken === undefined ? {} : { token: config.node.dashboardToken }),
+      },
     });
   } catch (error) {
     await server?.close();

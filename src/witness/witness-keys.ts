@@ -50,6 +50,9 @@ export const collectionKey = (customer: string, table: string, size: number) =>
 export const collectionPrefix = () => new KeyWriter(WitnessKeyTag.collection).bytes();
 export const verdictKey = (customer: string, table: string, size: number) =>
   new KeyWriter(WitnessKeyTag.verdict).name(customer).name(table).size(size).bytes();
+/** Prefix of every verdict of one table, in size order. */
+export const verdictPrefix = (customer: string, table: string) =>
+  new KeyWriter(WitnessKeyTag.verdict).name(customer).name(table).bytes();
 export const latestVerdictKey = (customer: string, table: string) =>
   new KeyWriter(WitnessKeyTag.latestVerdict).name(customer).name(table).bytes();
 export const latestVerdictPrefix = (customer: string) =>

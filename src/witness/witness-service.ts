@@ -4,7 +4,13 @@
 // cosigned, and puts an alert in the durable outbox for every verdict that is not unanimous.
 // Every change runs on one serial queue, so no two submissions or votes interleave.
 import { cosignCheckpoint, type NoteSigner } from "../checkpoint/index.js";
-import type { KeyValueStore, OutboxAlert, WitnzStore, WriteOperation } from "../store/index.js";
+import type {
+  KeyValueStore,
+  OutboxAlert,
+  StoredAlert,
+  WitnzStore,
+  WriteOperation,
+} from "../store/index.js";
 import {
   type AdmittedObservation,
   admitSubmission,
@@ -35,6 +41,7 @@ import {
   submissionKey,
   submissionPrefix,
   verdictKey,
+  verdictPrefix,
 } from "./witness-keys.js";
 
 export type ObservationStatus = "accepted" | "duplicate" | "conflict" | "late";
@@ -128,6 +135,8 @@ export class WitnessService {
   readonly #hooks: WitnessServiceHooks;
   /** Open collections by collectionId, rebuilt from the store on start. */
   readonly #open = new Map<string, OpenCollection>();
+  /** When each (customer, node) last had a submission admitted, since this process started. */
+  readonly #lastSubmissionMs = new Map<string, number>();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: WitnessServiceOptions) {
@@ -228,6 +237,7 @@ export class WitnessService {
       });
       if (conflicts.length > 0) await this.#enqueueConflictAlerts(request, conflicts, now);
       await this.#kv.write(operations);
+      this.#lastSubmissionMs.set(JSON.stringify([customer, request.nodeId]), now);
       for (const result of results) this.#hooks.onObservation?.(result.status);
       for (const observation of admission.observations) {
         const id = collectionId(customer, observation.table, observation.size);
@@ -294,6 +304,29 @@ export class WitnessService {
       tables.push({ table, verdict, ...(cosigned === undefined ? {} : { cosigned }) });
     }
     return tables;
+  }
+
+  /** The latest `limit` verdicts of one table, newest (largest size) first. */
+  recentVerdicts(customer: string, table: string, limit: number): Verdict[] {
+    const prefix = verdictPrefix(customer, table);
+    return [...this.#kv.range({ start: prefix, end: prefixEnd(prefix), reverse: true, limit })].map(
+      ([, value]) => decodeJson<Verdict>(value),
+    );
+  }
+
+  /** The alerts a verdict put in the outbox, as stored (none for a unanimous, consistent one). */
+  alertsOf(verdict: Verdict): StoredAlert[] {
+    const alerts: StoredAlert[] = [];
+    for (const kind of [verdict.outcome, "witness_inconsistency"]) {
+      const stored = this.#options.outbox.alert(verdictAlertId(this.witnessId, kind, verdict));
+      if (stored !== undefined) alerts.push(stored);
+    }
+    return alerts;
+  }
+
+  /** When a submission of `node` was last admitted, in this process's lifetime. */
+  lastSubmissionMs(customer: string, node: string): number | undefined {
+    return this.#lastSubmissionMs.get(JSON.stringify([customer, node]));
   }
 
   cosigned(customer: string, table: string): CosignedCheckpoint | undefined {
@@ -431,8 +464,7 @@ export class WitnessService {
   #alertsFor(verdict: Verdict, inconsistent: boolean): OutboxAlert[] {
     const witness = this.#options.witnessId;
     const where = `customer ${verdict.customer}, table ${verdict.table}, seq ${verdict.size}`;
-    const id = (kind: string) =>
-      `witness/${witness}/${kind}/${verdict.customer}/${verdict.table}/${verdict.size}`;
+    const id = (kind: string) => verdictAlertId(witness, kind, verdict);
     const base = {
       node: witness,
       table: verdict.table,
@@ -500,6 +532,11 @@ export class WitnessService {
     await this.#options.outbox.commit(batch);
     if (enqueued.length > 0) this.#hooks.onAlerts?.(enqueued);
   }
+}
+
+/** The outbox id of the alert of `kind` a verdict raised. */
+function verdictAlertId(witness: string, kind: string, verdict: Verdict): string {
+  return `witness/${witness}/${kind}/${verdict.customer}/${verdict.table}/${verdict.size}`;
 }
 
 function linked(size: number, submission: StoredSubmission): LinkedObservation {

@@ -181,6 +181,7 @@ describe("dashboard API", () => {
     expect(body.alerts).toEqual([
       {
         id: "n1/public.audit_log/verify/abc",
+        reporters: ["n1"],
         kind: "verification_failed",
         severity: "critical",
         node: "n1",
@@ -193,6 +194,7 @@ describe("dashboard API", () => {
       },
       {
         id: "n1/public.audit_log/violation/1",
+        reporters: ["n1"],
         kind: "append_only_violation",
         severity: "critical",
         node: "n1",
@@ -273,7 +275,7 @@ describe("dashboard API", () => {
     expect(series.body.points).toEqual([
       { time: "2026-01-01T12:00:10.000Z", rowsPerSecond: expect.any(Number), lagBytes: null },
     ]);
-    expect((await get("/api/v1/witnesses")).body).toEqual({ verdicts: [] });
+    expect((await get("/api/v1/witnesses")).body).toEqual({ verdicts: [], unreachable: [] });
   });
 
   test("the built app is served at / and its assets under /assets/", async () => {

@@ -9,6 +9,12 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ed25519Sign } from "../../src/crypto/index.js";
+import type {
+  AlertList,
+  EntryLookup,
+  Overview,
+  WitnessVerdicts,
+} from "../../src/dashboard/index.js";
 import { SubmitBatchRequestSchema } from "../../src/gen/witnz_pb.js";
 import { freePort } from "../../src/local/index.js";
 import {
@@ -20,6 +26,7 @@ import {
   type SubmitterObservation,
   submissionEnvelope,
   WitnessSubmitter,
+  WitnessVerdictReader,
 } from "../../src/witness/index.js";
 import { Receiver } from "../alerts/receiver.js";
 import { until } from "../support/until.js";
@@ -250,6 +257,91 @@ describe("witness processes", () => {
     expect(alert.message).toContain("[node1]");
     expect(alert.message).toContain(majorityRoot);
     expect(alert.message).toContain(minorityRoot);
+  });
+
+  test("a witness's dashboard: its verdicts, the nodes reporting to it, its votes' alerts", async () => {
+    const base = `http://127.0.0.1:${witnesses[0]!.httpPort}`;
+    const get = async <T>(path: string): Promise<T> => {
+      const response = await fetch(`${base}${path}`);
+      expect(response.status).toBe(200);
+      return (await response.json()) as T;
+    };
+    // The app itself is served on the witness's HTTP port too.
+    expect(await (await fetch(`${base}/`)).text()).toContain('<div id="root">');
+    const overview = await get<Overview>("/api/v1/overview");
+    expect(overview.node).toEqual({ id: "witness1", role: "witness" });
+    expect(overview.cluster.nodes.map((node) => [node.id, node.role, node.health.state])).toEqual([
+      ["witness1", "witness", "ready"],
+      ["node1", "raft", "ready"],
+      ["node2", "raft", "ready"],
+      ["node3", "raft", "ready"],
+    ]);
+    const liarTable = overview.tables.find((table) => table.table === "public.t_one_liar");
+    expect(liarTable).toMatchObject({ chainLength: 4, violations: null, lastVerification: null });
+    expect(liarTable?.checkpoint?.size).toBe(4);
+
+    const { verdicts, unreachable } = await get<WitnessVerdicts>("/api/v1/witnesses");
+    expect(unreachable).toEqual([]);
+    expect(verdicts.find((verdict) => verdict.table === "public.t_one_liar")).toMatchObject({
+      witness: "witness1",
+      size: 4,
+      outcome: "tampering_detected",
+      minority: ["node1"],
+      missing: [],
+      cosigned: true,
+    });
+    expect(verdicts.find((verdict) => verdict.table === "public.t_unanimous")).toMatchObject({
+      outcome: "unanimous",
+      minority: [],
+    });
+
+    const { alerts } = await get<AlertList>("/api/v1/alerts");
+    const tampering = alerts.find((alert) => alert.table === "public.t_one_liar");
+    expect(tampering).toMatchObject({
+      id: "witness/witness1/tampering_detected/acme/public.t_one_liar/4",
+      kind: "tampering_detected",
+      severity: "critical",
+      reporters: ["witness1"],
+    });
+    expect(tampering?.message).toContain("minority nodes [node1]");
+    expect(alerts.some((alert) => alert.table === "public.t_unanimous")).toBe(false);
+
+    const entry = await get<EntryLookup>("/api/v1/entry?table=public.t_one_liar&seq=1");
+    expect(entry).toMatchObject({ found: false });
+    expect(entry.found === false && entry.reason).toContain("witness1 is a witness");
+  });
+
+  test("a raft node's view of its witnesses: each one's latest verdicts, the silent one named", async () => {
+    const reader = new WitnessVerdictReader({
+      customerId: CUSTOMER,
+      witnesses: [
+        ...witnesses.map((witness) => ({ id: witness.id, url: witness.url })),
+        { id: "witness-gone", url: `http://127.0.0.1:${await freePort()}` },
+      ],
+      timeoutMs: 1_000,
+    });
+    try {
+      const { verdicts, unreachable } = await reader.read();
+      for (const witness of WITNESS_IDS) {
+        expect(
+          verdicts.find(
+            (verdict) => verdict.witness === witness && verdict.table === "public.t_one_liar",
+          ),
+        ).toMatchObject({ size: 4, outcome: "tampering_detected", minority: ["node1"] });
+      }
+      expect(unreachable.map((entry) => entry.witness)).toEqual(["witness-gone"]);
+      // Asked again at once, the same answer is served without asking.
+      expect(reader.read()).toBe(reader.read());
+      const topology = await reader.topology();
+      expect(topology.map((node) => [node.id, node.health.state])).toEqual([
+        ["witness1", "ready"],
+        ["witness2", "ready"],
+        ["witness3", "ready"],
+        ["witness-gone", "unreachable"],
+      ]);
+    } finally {
+      reader.close();
+    }
   });
 
   test("two of three lie alike: majority vote names the honest node as the minority", async () => {
