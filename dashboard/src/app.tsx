@@ -95,8 +95,8 @@ export function App() {
         <p className="quiet">Loading…</p>
       ) : (
         <>
-          <Topology cluster={snapshot.overview.cluster} />
-          <Tables tables={snapshot.overview.tables} />
+          <Topology cluster={snapshot.overview.cluster} witness={witness} />
+          <Tables tables={snapshot.overview.tables} witness={witness} />
           <div className="columns">
             <AlertTimeline alerts={snapshot.alerts} />
             {witness ? null : <SeriesChart series={snapshot.series} />}

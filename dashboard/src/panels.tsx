@@ -8,12 +8,15 @@ import type {
 } from "../../src/dashboard/api.js";
 import { formatBytes, formatTime, shortHash } from "./format.js";
 
-export function Topology({ cluster }: { cluster: ClusterView }) {
+function topologyTitle(cluster: ClusterView, witness: boolean): string {
+  if (witness) return "This witness and the nodes that report to it";
+  return cluster.term === null ? "Standalone node" : `Cluster, term ${cluster.term}`;
+}
+
+export function Topology({ cluster, witness }: { cluster: ClusterView; witness: boolean }) {
   return (
     <section className="panel" aria-labelledby="topology-title">
-      <h2 id="topology-title">
-        Cluster {cluster.term === null ? "(standalone node)" : `term ${cluster.term}`}
-      </h2>
+      <h2 id="topology-title">{topologyTitle(cluster, witness)}</h2>
       <ul className="nodes">
         {cluster.nodes.map((node) => (
           <li
@@ -50,10 +53,14 @@ function verificationText(verification: VerificationSummary | null): string {
   return `${when} TAMPERED: ${verification.modified} modified, ${verification.deleted} deleted, ${verification.phantom} phantom`;
 }
 
-export function Tables({ tables }: { tables: readonly TableSummary[] }) {
+export function Tables({ tables, witness }: { tables: readonly TableSummary[]; witness: boolean }) {
   return (
     <section className="panel" aria-labelledby="tables-title">
-      <h2 id="tables-title">Protected tables</h2>
+      <h2 id="tables-title">
+        {witness
+          ? "Tables voted on (latest verdict, latest cosigned checkpoint)"
+          : "Protected tables"}
+      </h2>
       <table>
         <thead>
           <tr>

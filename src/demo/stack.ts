@@ -45,6 +45,7 @@ export class DemoStack {
     await createTables(this.client);
     say(`   PostgreSQL on ${this.server.host}:${this.server.port}; append-only tables`);
     say("   public.audit_log and public.payments created");
+    say(`   try your own tampering: psql "${this.server.connectionString}"`);
     this.receiver = await AlertReceiver.start(say);
     say(`   alert receiver (webhook) listening on ${this.receiver.url}`);
 
@@ -77,9 +78,11 @@ export class DemoStack {
     for (const node of nodes) node.start({ faults: true });
     for (const member of [...this.witnesses, ...nodes]) await this.waitReady(member, signal);
     for (const witness of this.witnesses) {
-      say(`   witness ${witness.id}: ${witness.url}/healthz`);
+      say(`   witness ${witness.id}: ${witness.url}/ (dashboard; /healthz, /metrics)`);
     }
-    for (const node of nodes) say(`   raft node ${node.id}: ${node.url}/cluster`);
+    for (const node of nodes) {
+      say(`   raft node ${node.id}: ${node.url}/ (dashboard; /cluster, /healthz, /metrics)`);
+    }
   }
 
   /** Waits until `process` answers GET /readyz with 200; an exit is an error with its log. */

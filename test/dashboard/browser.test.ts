@@ -1,51 +1,34 @@
 // The dashboard in a real browser against a real node on a real PostgreSQL: the page shows the
 // node and its table, an UPDATE on the protected table appears in the alert timeline, and entries
 // found by sequence number and by primary key have their inclusion proofs verified in the page.
-// Screenshots go to test-artifacts/. Without a chromium on PATH the test is skipped, except in
-// CI, where it fails.
+// Screenshots go to test-artifacts/ (chromium.ts says when the test is skipped).
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import type pg from "pg";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WitnzConfig } from "../../src/config/index.js";
 import { type RunningNode, startNode } from "../../src/node/index.js";
 import { connectSession, startTestPostgres, type TestPostgres } from "../../src/postgres/index.js";
 import { initNode } from "../../src/setup/index.js";
 import { freePort, nodeConfig, recordingLogger, until } from "../node/helpers.js";
+import { ARTIFACTS, chromiumPath, inCi, launchChromium, warnWhenSkipped } from "./chromium.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const ARTIFACTS = join(ROOT, "test-artifacts");
 const TABLE = "public.audit_log";
 const ROWS = 20;
 
-/** The first chromium on PATH. */
-function findChromium(): string | undefined {
-  for (const directory of (process.env.PATH ?? "").split(delimiter)) {
-    for (const name of ["chromium", "chromium-browser"]) {
-      const path = join(directory, name);
-      if (directory !== "" && existsSync(path)) return path;
-    }
-  }
-  return undefined;
-}
+warnWhenSkipped("dashboard browser test");
 
-const executablePath = findChromium();
-const inCi = process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false";
-
-if (executablePath === undefined && !inCi) {
-  console.warn("dashboard browser test skipped: no chromium on PATH (install Debian's chromium)");
-}
-
-describe.runIf(executablePath === undefined && inCi)("dashboard in a browser (CI)", () => {
+describe.runIf(chromiumPath === undefined && inCi)("dashboard in a browser (CI)", () => {
   test("chromium is installed", () => {
     throw new Error("no chromium on PATH: CI must install it (see .ci/run)");
   });
 });
 
-describe.runIf(executablePath !== undefined)("dashboard in a browser", () => {
+describe.runIf(chromiumPath !== undefined)("dashboard in a browser", () => {
   let server: TestPostgres;
   let client: pg.Client;
   let directory: string;
@@ -78,21 +61,7 @@ describe.runIf(executablePath !== undefined)("dashboard in a browser", () => {
     expect(init.checks.filter((check) => check.status === "fail")).toEqual([]);
     // The node serves the dashboard on its own HTTP port.
     node = await startNode(config, { logger: recordingLogger() });
-    const userDataDir = await mkdtemp(join(tmpdir(), "witnz-chromium-"));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: executablePath!,
-      headless: true,
-      viewport: { width: 1280, height: 1400 },
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    context = await launchChromium();
     page = context.pages()[0] ?? (await context.newPage());
   });
 
