@@ -108,7 +108,10 @@ export function App() {
               entries up on a raft node's dashboard.
             </p>
           ) : (
-            <Explorer tables={snapshot.overview.tables.map((table) => table.table)} />
+            <Explorer
+              tables={snapshot.overview.tables.map((table) => table.table)}
+              verifierKey={snapshot.overview.node.verifierKey}
+            />
           )}
         </>
       )}

@@ -7,10 +7,43 @@ import {
   type InPageVerification,
   verifyEntryInclusion,
 } from "../../src/dashboard/inclusion-proof.js";
+import { type SignatureCheck, verifyNoteSignature } from "../../src/dashboard/note-signature.js";
 import { getApi } from "./api-client.js";
 
 async function webCryptoSha256(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(bytes)));
+}
+
+async function webCryptoEd25519(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new Uint8Array(publicKey),
+    { name: "Ed25519" },
+    false,
+    ["verify"],
+  );
+  return crypto.subtle.verify(
+    { name: "Ed25519" },
+    key,
+    new Uint8Array(signature),
+    new Uint8Array(message),
+  );
+}
+
+/** The signature check, or why this browser could not make it. */
+async function checkSignature(note: string, verifierKey: string): Promise<SignatureCheck> {
+  try {
+    return await verifyNoteSignature(note, verifierKey, webCryptoSha256, webCryptoEd25519);
+  } catch (error) {
+    return {
+      verified: false,
+      detail: `this browser could not check an Ed25519 signature: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
 }
 
 /** One value, or a JSON array of values for a key of several columns: ["a", "7"]. */
@@ -26,12 +59,20 @@ function parsePrimaryKey(text: string): string[] {
 
 type Verification = InPageVerification | { verified: false; detail: string; computedRoot: null };
 
-export function Explorer({ tables }: { tables: readonly string[] }) {
+export function Explorer({
+  tables,
+  verifierKey,
+}: {
+  tables: readonly string[];
+  /** The key the answering node says it signs with; null when it names none. */
+  verifierKey: string | null;
+}) {
   const [table, setTable] = useState("");
   const [mode, setMode] = useState<"seq" | "pk">("seq");
   const [value, setValue] = useState("");
   const [lookup, setLookup] = useState<EntryLookup | null>(null);
   const [verification, setVerification] = useState<Verification | null>(null);
+  const [signature, setSignature] = useState<SignatureCheck | null>(null);
   const [error, setError] = useState<string | null>(null);
   const chosenTable = table === "" ? (tables[0] ?? "") : table;
 
@@ -40,6 +81,7 @@ export function Explorer({ tables }: { tables: readonly string[] }) {
     setError(null);
     setLookup(null);
     setVerification(null);
+    setSignature(null);
     try {
       const query: EntryQuery =
         mode === "seq"
@@ -59,6 +101,9 @@ export function Explorer({ tables }: { tables: readonly string[] }) {
       setVerification(
         await verifyEntryInclusion(webCryptoSha256, answer.entry, answer.proof, answer.checkpoint),
       );
+      if (verifierKey !== null) {
+        setSignature(await checkSignature(answer.checkpoint.text, verifierKey));
+      }
     } catch (caught) {
       setError(caught instanceof Error ? caught.message : String(caught));
     }
@@ -152,6 +197,20 @@ export function Explorer({ tables }: { tables: readonly string[] }) {
                 <span className="hash"> (root {verification.computedRoot})</span>
               )}
             </p>
+          )}
+          {signature === null ? null : (
+            <>
+              <p
+                className={signature.verified ? "verdict ok" : "verdict alarm"}
+                data-testid="signature-verdict"
+              >
+                signature {signature.verified ? "verified" : "NOT verified"}: {signature.detail}
+              </p>
+              <p className="quiet">
+                checked with the key this node reports, <code className="hash">{verifierKey}</code>:
+                compare it with the key you hold for this node before trusting the checkpoint.
+              </p>
+            </>
           )}
         </div>
       ) : (

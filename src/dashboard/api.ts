@@ -94,7 +94,16 @@ export interface TableSummary {
 export interface Overview {
   readonly takenAt: IsoTime;
   /** The node that answered. */
-  readonly node: { readonly id: string; readonly role: "raft" | "witness" };
+  readonly node: {
+    readonly id: string;
+    readonly role: "raft" | "witness";
+    /**
+     * The signed-note verifier key this node signs with (`name+id+key`): a raft node's
+     * checkpoints (Ed25519), a witness's cosignatures (cosignature/v1). Pin it elsewhere to trust
+     * what the page checks with it.
+     */
+    readonly verifierKey: string | null;
+  };
   readonly cluster: ClusterView;
   readonly tables: readonly TableSummary[];
   /** Alerts in the durable outbox that some sink has not accepted yet. */

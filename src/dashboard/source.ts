@@ -37,6 +37,8 @@ export interface DashboardSource {
 export interface StoreDashboardSourceOptions {
   readonly store: WitnzStore;
   readonly nodeId: string;
+  /** The signed-note verifier key of the node's checkpoint signer. */
+  readonly verifierKey?: string;
   /**
    * The protected tables by their store names (`schema.table`); tables the store has a chain for
    * are shown too.
@@ -316,7 +318,7 @@ export function storeDashboardSource(options: StoreDashboardSourceOptions): Dash
       const cluster = options.cluster === undefined ? standalone() : await options.cluster();
       return {
         takenAt: takenAt.toISOString(),
-        node: { id: nodeId, role: "raft" },
+        node: { id: nodeId, role: "raft", verifierKey: options.verifierKey ?? null },
         cluster,
         tables: tableNames().map((table) => tableSummary(table, takenAt.getTime())),
         alertsPending: store.pendingAlerts(Number.MAX_SAFE_INTEGER, PENDING_ALERTS_COUNTED_MAX)

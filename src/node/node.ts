@@ -148,6 +148,13 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
     await store.commit(batch);
   }
   const restore = cluster === undefined ? undefined : readRestoreRecord(store);
+  const verifierKey = formatVerifierKey(
+    noteVerifier(
+      keyName,
+      SIGNATURE_TYPE_ED25519,
+      ed25519PublicKeyFromRaw(ed25519PublicKeyRaw(privateKey)),
+    ),
+  );
   const restoredPending = restore !== undefined && restore.reverifiedAt === undefined;
   let clusterRuntime: ClusterRuntime | undefined;
   let witnesses: { submitter: WitnessSubmitter; backlog: SubmitterBacklog } | undefined;
@@ -163,13 +170,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
         clusterOrigin: clusterOrigin(config),
         store,
         signer,
-        verifierKey: formatVerifierKey(
-          noteVerifier(
-            keyName,
-            SIGNATURE_TYPE_ED25519,
-            ed25519PublicKeyFromRaw(ed25519PublicKeyRaw(privateKey)),
-          ),
-        ),
+        verifierKey,
         raftDirectory: join(config.node.dataDir, RAFT_DIRECTORY),
         listenHost: cluster.listen.host,
         listenPort: cluster.listen.port,
@@ -362,6 +363,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   const dashboardSource = storeDashboardSource({
     store,
     nodeId,
+    verifierKey,
     tables: [],
     readiness,
     verificationMetaName,

@@ -47,6 +47,8 @@ export interface WitnessDashboardSourceOptions {
   /** A node is shown not ready when its last submission is older than this. */
   readonly staleAfterMs: number;
   readonly clock: () => number;
+  /** The witness's cosignature/v1 verifier key. */
+  readonly cosignerVerifierKey: string;
 }
 
 /**
@@ -123,7 +125,7 @@ export function witnessDashboardSource(options: WitnessDashboardSourceOptions): 
       });
       return {
         takenAt: new Date(now).toISOString(),
-        node: { id: witness, role: "witness" },
+        node: { id: witness, role: "witness", verifierKey: options.cosignerVerifierKey },
         cluster: {
           term: null,
           leaderId: null,

@@ -192,6 +192,7 @@ export async function startWitness(
           outbox,
           staleAfterMs: Math.max(DASHBOARD_STALE_MS_MIN, 3 * config.hashCollectionTimeoutMs),
           clock,
+          cosignerVerifierKey,
         }),
         ...(config.node.dashboardToken === undefined ? {} : { token: config.node.dashboardToken }),
       },

@@ -99,6 +99,7 @@ beforeAll(async () => {
   source = storeDashboardSource({
     store,
     nodeId: "n1",
+    verifierKey: "witnz/dashboard-test/node/n1+0a0b0c0d+AQ==",
     tables: [TABLE, OTHER],
     readiness: () => ({ ready: false, reasons: ["replication is connecting"] }),
     verificationMetaName,
@@ -124,7 +125,11 @@ describe("dashboard API", () => {
   test("overview: the node, its health, and every table's chain, root, lag and verification", async () => {
     const { status, body } = await get<Overview>("/api/v1/overview");
     expect(status).toBe(200);
-    expect(body.node).toEqual({ id: "n1", role: "raft" });
+    expect(body.node).toEqual({
+      id: "n1",
+      role: "raft",
+      verifierKey: "witnz/dashboard-test/node/n1+0a0b0c0d+AQ==",
+    });
     expect(body.cluster).toEqual({
       term: null,
       leaderId: "n1",

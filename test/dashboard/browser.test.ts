@@ -106,6 +106,10 @@ describe.runIf(chromiumPath !== undefined)("dashboard in a browser", () => {
     await verdict.waitFor();
     expect(await verdict.textContent()).toMatch(new RegExp(`^verified: leaf 4 of ${ROWS}`));
     expect(await page.getByTestId("entry-seq").textContent()).toBe("5");
+    // The checkpoint's signature too, with the key the node reports (WebCrypto Ed25519).
+    await expect
+      .poll(() => page.getByTestId("signature-verdict").textContent())
+      .toMatch(/^signature verified: signed by \S+\/node\/dash1 \(key id [0-9a-f]{8}\)/);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-proof-by-seq.png"), fullPage: true });
 
     await page.getByTestId("explorer-mode").selectOption("pk");

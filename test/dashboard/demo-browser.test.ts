@@ -136,6 +136,9 @@ describe.runIf(chromiumPath !== undefined)("the dashboard of a running demo", ()
     await expect
       .poll(() => page.getByTestId("proof-verdict").textContent())
       .toMatch(/^verified: leaf 2 of /);
+    await expect
+      .poll(() => page.getByTestId("signature-verdict").textContent())
+      .toMatch(/^signature verified: signed by witnz\/demo\/node\/n1 \(key id [0-9a-f]{8}\)/);
     await page.screenshot({ path: join(ARTIFACTS, "demo-dashboard-proof.png"), fullPage: true });
 
     // A witness serves its own dashboard: itself, the nodes reporting to it, its verdicts.

@@ -269,7 +269,9 @@ describe("witness processes", () => {
     // The app itself is served on the witness's HTTP port too.
     expect(await (await fetch(`${base}/`)).text()).toContain('<div id="root">');
     const overview = await get<Overview>("/api/v1/overview");
-    expect(overview.node).toEqual({ id: "witness1", role: "witness" });
+    expect(overview.node).toMatchObject({ id: "witness1", role: "witness" });
+    // Its cosignature/v1 key: the type byte 0x04 makes the key material's base64 start with B.
+    expect(overview.node.verifierKey).toMatch(/^witnz\/witness\/witness1\+[0-9a-f]{8}\+B/);
     expect(overview.cluster.nodes.map((node) => [node.id, node.role, node.health.state])).toEqual([
       ["witness1", "witness", "ready"],
       ["node1", "raft", "ready"],
