@@ -103,6 +103,8 @@ export function witnessConfigYaml(options: {
   readonly nodes: readonly FixtureNode[];
   readonly timeout?: string;
   readonly webhookUrl?: string;
+  /** Serve WitnzService over TLS with this certificate and key. */
+  readonly tls?: { readonly certificatePath: string; readonly keyPath: string };
 }): string {
   return [
     "node:",
@@ -112,6 +114,12 @@ export function witnessConfigYaml(options: {
     `  http_addr: 127.0.0.1:${options.httpPort}`,
     `  data_dir: ${JSON.stringify(options.dataDir)}`,
     "  log_level: warn",
+    ...(options.tls === undefined
+      ? []
+      : [
+          `  tls_cert_file: ${JSON.stringify(options.tls.certificatePath)}`,
+          `  tls_key_file: ${JSON.stringify(options.tls.keyPath)}`,
+        ]),
     "alerts:",
     "  enabled: true",
     ...(options.webhookUrl === undefined ? [] : ["  webhook:", `    url: ${options.webhookUrl}`]),

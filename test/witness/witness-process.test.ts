@@ -1,13 +1,14 @@
 // Three witness processes (the built `witnz start`, role witness) on loopback HTTP/2, and three
 // raft nodes' submitters in this process: the acceptance scenarios of the witness role.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createDevelopmentCertificates } from "../../src/certs/index.js";
 import { ed25519Sign } from "../../src/crypto/index.js";
 import type {
   AlertList,
@@ -20,6 +21,7 @@ import { freePort } from "../../src/local/index.js";
 import {
   connectWitness,
   type EnvelopeObservation,
+  memorySubmitterBacklog,
   openSubmitterBacklog,
   rejectionCodeOf,
   type SubmitterBacklog,
@@ -575,6 +577,98 @@ describe("witness processes", () => {
     expect(tampered.code).toBe(1);
     expect(tampered.stdout).toContain("public.t_one_liar: tampering");
     expect(tampered.stdout).toContain("witness2: tampering: tampering_detected; minority node1=");
+  });
+
+  test("a witness behind TLS: submissions and queries with its CA, refused without it", async () => {
+    const certificates = await createDevelopmentCertificates({
+      outDirectory: join(directory, "tls"),
+      nodes: ["witness4"],
+    });
+    const otherCa = await createDevelopmentCertificates({
+      outDirectory: join(directory, "tls-other"),
+      nodes: ["elsewhere"],
+    });
+    const files = certificates.nodes[0]!;
+    const grpcPort = await freePort();
+    const httpPort = await freePort();
+    const configPath = join(directory, "witness4.yaml");
+    writeFileSync(
+      configPath,
+      witnessConfigYaml({
+        id: "witness4",
+        dataDir: join(directory, "witness4"),
+        grpcPort,
+        httpPort,
+        nodes,
+        timeout: "1s",
+        tls: { certificatePath: files.certificatePath, keyPath: files.keyPath },
+      }),
+    );
+    const witness = new WitnessProcess("witness4", configPath, grpcPort, httpPort);
+    await witness.start();
+    const endpoint = {
+      id: "witness4",
+      url: `https://127.0.0.1:${grpcPort}`,
+      ca: readFileSync(certificates.caCertificatePath),
+    };
+    const tlsSubmitters: WitnessSubmitter[] = [];
+    try {
+      for (const node of nodes) {
+        const submitter = new WitnessSubmitter({
+          customerId: CUSTOMER,
+          nodeId: node.id,
+          signer: node.signer,
+          witnesses: [endpoint],
+          persistence: memorySubmitterBacklog(),
+          retry: { initialDelayMs: 50, maxDelayMs: 500 },
+        });
+        tlsSubmitters.push(submitter);
+        await submitter.start();
+        node.append(3, "public.t_tls");
+        await submitter.submit(node.observe("public.t_tls"));
+      }
+      const connection = connectWitness(endpoint);
+      try {
+        const verdict = await until(async () => {
+          const response = await connection.client.getVerdict({
+            customerId: CUSTOMER,
+            table: "public.t_tls",
+            size: 3n,
+          });
+          return response.found ? response.verdict : undefined;
+        }, "a verdict over TLS");
+        expect(verdict.outcome).toBe(1); // VERDICT_OUTCOME_UNANIMOUS
+        expect(verdict.cosigned).toBe(true);
+      } finally {
+        connection.close();
+      }
+      // A client that trusts another CA does not get through, nor does plaintext HTTP/2.
+      const refusals: ConnectError[] = [];
+      for (const stranger of [
+        { ...endpoint, ca: readFileSync(otherCa.caCertificatePath) },
+        { id: "witness4", url: `http://127.0.0.1:${grpcPort}` },
+      ]) {
+        const refused = connectWitness(stranger);
+        try {
+          refusals.push(
+            await refused.client.listLatest({ customerId: CUSTOMER }, { timeoutMs: 5_000 }).then(
+              () => {
+                throw new Error(`${stranger.url} answered without the witness's CA`);
+              },
+              (error: unknown) => ConnectError.from(error),
+            ),
+          );
+        } finally {
+          refused.close();
+        }
+      }
+      expect(refusals[0]!.message).toContain("unable to verify the first certificate");
+      // Plaintext HTTP/2 against the TLS port: the stream is torn down (cancelled or aborted).
+      expect([Code.Canceled, Code.Aborted, Code.Unavailable]).toContain(refusals[1]!.code);
+    } finally {
+      for (const submitter of tlsSubmitters) await submitter.stop();
+      await witness.stop();
+    }
   });
 
   test("no row text ever reaches a witness: it receives hashes and checkpoints only", () => {
