@@ -537,20 +537,26 @@ export class ClusterStateMachine {
       const { rootHash, chainHash } = record.observations.get(node)!;
       return { node, rootHash, chainHash };
     });
+    const oddNodes =
+      outcome === "majority" ? reported.filter((node) => !top.nodes.includes(node)) : [];
+    // The same disagreement going on (same outcome and odd nodes, no agreement since the last
+    // one recorded for the table) belongs to that one's incident: one alert per episode.
+    const ongoing = this.ongoingDisagreement(table, outcome, oddNodes);
     const disagreement: DisagreementRecord = {
       index,
       table: table.name,
       size: record.size,
-      incidentId: disagreementIncidentId(table.name, record.size),
+      incidentId: ongoing?.incidentId ?? disagreementIncidentId(table.name, record.size),
       values,
       outcome,
       majorityNodes,
-      oddNodes: outcome === "majority" ? reported.filter((node) => !top.nodes.includes(node)) : [],
+      oddNodes,
       missingNodes: counting.filter((node) => !record.observations.has(node)),
     };
     record.disagreementReported = true;
     pushBounded(this.state.disagreements, disagreement, DISAGREEMENTS_KEPT);
     events.push({ type: "node_disagreement", disagreement });
+    if (ongoing !== undefined) return;
     // Its incident, recorded by the machine itself (node `cluster`), deterministically.
     const majorityLsn =
       outcome === "majority" ? record.observations.get(top.nodes[0]!)!.lsn : undefined;
@@ -564,6 +570,31 @@ export class ClusterStateMachine {
       // The disagreement record stays; only its incident is dropped.
       events.push(this.reject(index, this.applying, "", table.name, refused));
     }
+  }
+
+  /**
+   * The table's latest recorded disagreement when it is the same one still going on: the same
+   * outcome and odd nodes, and no size agreed by every node at or above it since.
+   */
+  private ongoingDisagreement(
+    table: TableState,
+    outcome: DisagreementOutcome,
+    oddNodes: readonly string[],
+  ): DisagreementRecord | undefined {
+    let latest: DisagreementRecord | undefined;
+    for (let at = this.state.disagreements.length - 1; at >= 0; at--) {
+      const candidate = this.state.disagreements[at]!;
+      if (candidate.table === table.name) {
+        latest = candidate;
+        break;
+      }
+    }
+    if (latest === undefined || table.agreedSize > latest.size) return undefined;
+    const same =
+      latest.outcome === outcome &&
+      latest.oddNodes.length === oddNodes.length &&
+      latest.oddNodes.every((node, at) => node === oddNodes[at]);
+    return same ? latest : undefined;
   }
 
   // --- Queries -------------------------------------------------------------------------------

@@ -131,7 +131,11 @@ export interface DisagreementRecord {
   readonly index: number;
   readonly table: string;
   readonly size: number;
-  /** Stable per (table, size), so an alert for it is sent once whichever node sends it. */
+  /**
+   * The incident it belongs to, the same on every node: its own (table, size) id, or, while the
+   * same disagreement goes on (same outcome and odd nodes, nothing agreed since), the id of the
+   * episode's first size; one alert per episode.
+   */
   readonly incidentId: string;
   /** Every counting node's value, by node id. */
   readonly values: readonly NodeValue[];

@@ -73,11 +73,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await offlineTampering(context);
       await keepWriting(context, deadline - LIE_BEFORE_END_MS);
       await lyingLeader(context);
-      // The writer's time runs out; a lying node keeps disagreeing at every later size meanwhile.
+      // The writer's time runs out; a lying node keeps disagreeing at every later size meanwhile,
+      // recorded under the episode's first incident.
       if (deadline > Date.now()) {
         say("");
         say(
-          `   the writer runs ${Math.round((deadline - Date.now()) / 1000)}s more; alerts repeated for later sizes are counted, not printed`,
+          `   the writer runs ${Math.round((deadline - Date.now()) / 1000)}s more; the cluster and the witnesses record the liar at every later size, without a new alert while it stays the same`,
         );
       }
       await sleep(Math.max(0, deadline - Date.now()), controller.signal);

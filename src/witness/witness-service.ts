@@ -324,6 +324,20 @@ export class WitnessService {
     return alerts;
   }
 
+  /** The verdict of the largest size below `size` of the table, if any. */
+  #previousVerdict(customer: string, table: string, size: number): Verdict | undefined {
+    const prefix = verdictPrefix(customer, table);
+    for (const [, value] of this.#kv.range({
+      start: prefix,
+      end: verdictKey(customer, table, size),
+      reverse: true,
+      limit: 1,
+    })) {
+      return decodeJson<Verdict>(value);
+    }
+    return undefined;
+  }
+
   /** When a submission of `node` was last admitted, in this process's lifetime. */
   lastSubmissionMs(customer: string, node: string): number | undefined {
     return this.#lastSubmissionMs.get(JSON.stringify([customer, node]));
@@ -424,7 +438,11 @@ export class WitnessService {
     };
     // Alerts are durable before the verdict: a crash in between re-decides the open collection,
     // and the outbox refuses the same incident id twice.
-    const alerts = this.#alertsFor(verdict, inconsistent);
+    const alerts = this.#alertsFor(verdict, inconsistent).filter(
+      (alert) =>
+        alert.kind === "witness_inconsistency" ||
+        !sameEpisode(this.#previousVerdict(customer, table, size), verdict),
+    );
     if (alerts.length > 0) {
       const batch = this.#options.outbox.batch();
       const enqueued = alerts.filter((alert) => batch.enqueueAlert(alert));
@@ -532,6 +550,26 @@ export class WitnessService {
     await this.#options.outbox.commit(batch);
     if (enqueued.length > 0) this.#hooks.onAlerts?.(enqueued);
   }
+}
+
+/**
+ * Whether `verdict` continues the episode `previous` (the table's verdict just below it) began:
+ * the same outcome that is not unanimous, naming the same minority and missing nodes. Its alert
+ * was raised then; the later sizes are recorded and served but raise no new alert.
+ */
+function sameEpisode(previous: Verdict | undefined, verdict: Verdict): boolean {
+  const same = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && a.every((item, at) => item === b[at]);
+  return (
+    previous !== undefined &&
+    previous.outcome === verdict.outcome &&
+    verdict.outcome !== "unanimous" &&
+    same(
+      previous.minority.map((value) => value.node),
+      verdict.minority.map((value) => value.node),
+    ) &&
+    same(previous.missing, verdict.missing)
+  );
 }
 
 /** The outbox id of the alert of `kind` a verdict raised. */

@@ -546,6 +546,40 @@ describe("incidents", () => {
     expect(alertProblem(alert)).toBeUndefined();
   });
 
+  test("a lasting disagreement is one incident until every node agrees again", () => {
+    const driver = threeNodes();
+    const raisedIds = (events: ReturnType<typeof driver.run>) =>
+      ofType(events, "alert_raised").map((event) => event.alert.id);
+    const at = (size: number, odd?: typeof A) =>
+      driver.run(
+        target(size),
+        ...[A, B, C].map((node) => observation(node, size, node === odd ? "altered" : undefined)),
+      );
+    expect(raisedIds(at(100, C))).toEqual([`node_disagreement/${TABLE}/100`]);
+    // The same odd node at later sizes: recorded, under the first size's incident, no new alert.
+    const later = at(200, C);
+    expect(raisedIds(later)).toEqual([]);
+    expect(ofType(later, "node_disagreement")[0]!.disagreement.incidentId).toBe(
+      `node_disagreement/${TABLE}/100`,
+    );
+    expect(raisedIds(at(250, C))).toEqual([]);
+    // Another odd node is another disagreement.
+    expect(raisedIds(at(300, B))).toEqual([`node_disagreement/${TABLE}/300`]);
+    // Every node agrees, then the first one is odd again: a new episode, a new alert.
+    expect(raisedIds(at(400))).toEqual([]);
+    expect(driver.machine.agreedSize(TABLE)).toBe(400);
+    expect(raisedIds(at(500, C))).toEqual([`node_disagreement/${TABLE}/500`]);
+    expect(
+      driver.machine.disagreements().map((record) => [record.size, record.incidentId]),
+    ).toEqual([
+      [100, `node_disagreement/${TABLE}/100`],
+      [200, `node_disagreement/${TABLE}/100`],
+      [250, `node_disagreement/${TABLE}/100`],
+      [300, `node_disagreement/${TABLE}/300`],
+      [500, `node_disagreement/${TABLE}/500`],
+    ]);
+  });
+
   test("a tie's incident has no LSN; a node's own report of it adds the node", () => {
     const driver = threeNodes();
     const events = driver.run(

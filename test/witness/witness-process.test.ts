@@ -348,6 +348,35 @@ describe("witness processes", () => {
     }
   });
 
+  test("a lasting liar: every size voted tampering_detected, one alert for the episode", async () => {
+    const table = "public.t_lasting_liar";
+    for (const size of [2, 4, 6]) {
+      await observeAll(table, 2, { tampered: ["node1"] });
+      for (const witness of witnesses) {
+        const verdict = await until(() => verdictAt(witness, table, size), `verdict at ${size}`);
+        expect(verdict.outcome).toBe(2); // TAMPERING_DETECTED
+        expect(verdict.minority.map((value) => value.nodeId)).toEqual(["node1"]);
+      }
+    }
+    // The outbox is written before the verdict, so every alert of the three votes is there.
+    const { alerts } = (await (
+      await fetch(`http://127.0.0.1:${witnesses[0]!.httpPort}/api/v1/alerts`)
+    ).json()) as AlertList;
+    expect(alerts.filter((alert) => alert.table === table).map((alert) => alert.id)).toEqual([
+      `witness/witness1/tampering_detected/${CUSTOMER}/${table}/2`,
+    ]);
+    const delivered = () =>
+      receiver.requests
+        .map((request) => JSON.parse(request.body.toString()) as { id: string; table: string })
+        .filter((body) => body.table === table)
+        .map((body) => body.id)
+        .sort();
+    await until(() => delivered().length >= 3, "each witness's alert");
+    expect(delivered()).toEqual(
+      WITNESS_IDS.map((id) => `witness/${id}/tampering_detected/${CUSTOMER}/${table}/2`),
+    );
+  });
+
   test("two of three lie alike: majority vote names the honest node as the minority", async () => {
     await observeAll("public.t_two_liars", 3, { tampered: ["node2", "node3"] });
     const verdict = await until(
