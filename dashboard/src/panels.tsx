@@ -47,7 +47,7 @@ export function Topology({ cluster, witness }: { cluster: ClusterView; witness: 
 
 function verificationText(verification: VerificationSummary | null): string {
   if (verification === null) return "never";
-  const when = formatTime(verification.time);
+  const when = `${formatTime(verification.time)} by ${verification.node}`;
   if (verification.outcome === "clean") return `${when} ok, ${verification.rowsChecked} rows`;
   if (verification.outcome === "error") return `${when} failed: ${verification.error ?? "?"}`;
   return `${when} TAMPERED: ${verification.modified} modified, ${verification.deleted} deleted, ${verification.phantom} phantom`;

@@ -66,6 +66,8 @@ export interface CheckpointSummary {
 export interface VerificationSummary {
   /** When the run finished. */
   readonly time: IsoTime;
+  /** The node that ran it (in a cluster, the latest run of any node). */
+  readonly node: string;
   readonly outcome: "clean" | "tampered" | "error";
   readonly ok: boolean;
   readonly rowsChecked: number;

@@ -61,6 +61,8 @@ export interface StoreDashboardSourceOptions {
    * reported them, and what the cluster found itself (node disagreements).
    */
   readonly clusterAlerts?: (limit: number) => Promise<readonly AlertEvent[]>;
+  /** The latest verification of a table any cluster member recorded; shown when newer. */
+  readonly clusterVerification?: (table: string) => VerificationSummary | null;
 }
 
 /** Alerts in the outbox counted for the overview, at most. */
@@ -103,7 +105,10 @@ function readCheckpoint(noteText: string): CheckpointView {
 }
 
 /** The node's verification record (`finishedAt`, `outcome`, `ok`, counts, `error`). */
-function readVerification(bytes: Uint8Array): VerificationSummary & { incidentId: string | null } {
+function readVerification(
+  bytes: Uint8Array,
+  nodeId: string,
+): VerificationSummary & { incidentId: string | null } {
   const value = JSON.parse(Buffer.from(bytes).toString("utf8")) as Record<string, unknown>;
   const count = (name: string): number => {
     const entry = value[name];
@@ -118,6 +123,7 @@ function readVerification(bytes: Uint8Array): VerificationSummary & { incidentId
         : "tampered";
   return {
     time: new Date(String(value.finishedAt)).toISOString(),
+    node: nodeId,
     outcome,
     ok,
     rowsChecked: count("rowsChecked"),
@@ -212,7 +218,7 @@ export function storeDashboardSource(options: StoreDashboardSourceOptions): Dash
     const bytes = store.meta(options.verificationMetaName(table));
     if (bytes === undefined) return null;
     try {
-      return readVerification(bytes);
+      return readVerification(bytes, nodeId);
     } catch {
       return null;
     }
@@ -235,7 +241,10 @@ export function storeDashboardSource(options: StoreDashboardSourceOptions): Dash
         checkpoint = null;
       }
     }
-    const last = verification(table);
+    const own = verification(table);
+    const replicated = options.clusterVerification?.(table) ?? null;
+    const last =
+      own === null || (replicated !== null && replicated.time > own.time) ? replicated : own;
     return {
       table,
       chainLength: head?.size ?? 0,
@@ -248,6 +257,7 @@ export function storeDashboardSource(options: StoreDashboardSourceOptions): Dash
           ? null
           : {
               time: last.time,
+              node: last.node,
               outcome: last.outcome,
               ok: last.ok,
               rowsChecked: last.rowsChecked,

@@ -226,7 +226,10 @@ export function clusterDashboard(
   nodeId: string,
   readiness: () => { ready: boolean; reasons: string[] },
   verdicts: WitnessVerdictReader | undefined,
-): Pick<StoreDashboardSourceOptions, "cluster" | "witnessVerdicts" | "clusterAlerts"> {
+): Pick<
+  StoreDashboardSourceOptions,
+  "cluster" | "witnessVerdicts" | "clusterAlerts" | "clusterVerification"
+> {
   return {
     cluster: async () => {
       const view = clusterView(runtime, nodeId, readiness());
@@ -234,6 +237,26 @@ export function clusterDashboard(
       return { ...view, nodes: [...view.nodes, ...(await verdicts.topology())] };
     },
     clusterAlerts: async (limit) => clusterAlerts(runtime, limit),
+    clusterVerification: (table) => {
+      const runs = runtime.node.machine.verifications(table);
+      const latest = runs.reduce<(typeof runs)[number] | undefined>(
+        (newest, run) =>
+          newest === undefined || run.timeMicroseconds > newest.timeMicroseconds ? run : newest,
+        undefined,
+      );
+      if (latest === undefined) return null;
+      return {
+        time: new Date(Math.floor(latest.timeMicroseconds / 1000)).toISOString(),
+        node: latest.node,
+        outcome: latest.ok ? "clean" : "tampered",
+        ok: latest.ok,
+        rowsChecked: latest.counts.rows,
+        modified: latest.counts.modified,
+        deleted: latest.counts.deleted,
+        phantom: latest.counts.phantom,
+        error: null,
+      };
+    },
     ...(verdicts === undefined ? {} : { witnessVerdicts: () => verdicts.read() }),
   };
 }

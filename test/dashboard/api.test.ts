@@ -159,6 +159,7 @@ describe("dashboard API", () => {
       violations: 1,
       lastVerification: {
         time: "2026-01-01T12:00:08.000Z",
+        node: "n1",
         outcome: "tampered",
         ok: false,
         rowsChecked: 12,
@@ -177,6 +178,41 @@ describe("dashboard API", () => {
       lag: { bytes: null, secondsSinceCheckpoint: null },
       violations: 0,
       lastVerification: null,
+    });
+  });
+
+  test("a cluster member shows the newest verification of any member", async () => {
+    const replicated = (time: string) => ({
+      time,
+      node: "n3",
+      outcome: "clean" as const,
+      ok: true,
+      rowsChecked: 12,
+      modified: 0,
+      deleted: 0,
+      phantom: 0,
+      error: null,
+    });
+    const member = (time: string) =>
+      storeDashboardSource({
+        store: fixture.store,
+        nodeId: "n1",
+        tables: [TABLE],
+        readiness: () => ({ ready: true, reasons: [] }),
+        verificationMetaName,
+        clusterVerification: (table) => (table === TABLE ? replicated(time) : null),
+      });
+    const lastOf = async (time: string) =>
+      (await member(time).overview()).tables.find((table) => table.table === TABLE)
+        ?.lastVerification;
+    // n3 verified after this node's own (tampered) run: n3's clean run is the last one.
+    expect(await lastOf("2026-01-01T12:00:09.000Z")).toEqual(
+      replicated("2026-01-01T12:00:09.000Z"),
+    );
+    // Older than this node's own run: its own stays.
+    expect(await lastOf("2026-01-01T12:00:07.000Z")).toMatchObject({
+      node: "n1",
+      outcome: "tampered",
     });
   });
 
