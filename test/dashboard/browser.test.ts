@@ -17,6 +17,8 @@ import { freePort, nodeConfig, recordingLogger, until } from "../node/helpers.js
 import { ARTIFACTS, chromiumPath, inCi, launchChromium, warnWhenSkipped } from "./chromium.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
+/** The page polls its API every 2 s; a few rounds of it. */
+const PATIENCE = { timeout: 15_000 };
 const TABLE = "public.audit_log";
 const ROWS = 20;
 
@@ -108,15 +110,15 @@ describe.runIf(chromiumPath !== undefined)("dashboard in a browser", () => {
     expect(await page.getByTestId("entry-seq").textContent()).toBe("5");
     // The checkpoint's signature too, with the key the node reports (WebCrypto Ed25519).
     await expect
-      .poll(() => page.getByTestId("signature-verdict").textContent())
+      .poll(() => page.getByTestId("signature-verdict").textContent(), PATIENCE)
       .toMatch(/^signature verified: signed by \S+\/node\/dash1 \(key id [0-9a-f]{8}\)/);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-proof-by-seq.png"), fullPage: true });
 
     await page.getByTestId("explorer-mode").selectOption("pk");
     await page.getByTestId("explorer-value").fill("13");
     await page.getByRole("button", { name: "Find" }).click();
-    await expect.poll(() => page.getByTestId("entry-seq").textContent()).toBe("13");
-    await expect.poll(() => verdict.textContent()).toMatch(/^verified: leaf 12 of /);
+    await expect.poll(() => page.getByTestId("entry-seq").textContent(), PATIENCE).toBe("13");
+    await expect.poll(() => verdict.textContent(), PATIENCE).toMatch(/^verified: leaf 12 of /);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-proof-by-key.png"), fullPage: true });
 
     // The chart has points with the rows this node ingested (the node's own sampler).

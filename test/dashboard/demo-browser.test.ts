@@ -15,6 +15,8 @@ import { ARTIFACTS, chromiumPath, launchChromium, warnWhenSkipped } from "./chro
 
 const BIN = new URL("../../dist/src/cli/bin.js", import.meta.url).pathname;
 const RAFT_NODES = ["n1", "n2", "n3"];
+/** The page polls its API every 2 s; a few rounds of it. */
+const PATIENCE = { timeout: 15_000 };
 const WITNESSES = ["w1", "w2", "w3"];
 
 warnWhenSkipped("dashboard browser test against the demo");
@@ -92,7 +94,7 @@ describe.runIf(chromiumPath !== undefined)("the dashboard of a running demo", ()
           }
         }
         return leaders.length;
-      })
+      }, PATIENCE)
       .toBe(1);
     const overview = (await (await fetch(`${dashboard}/api/v1/overview`)).json()) as Overview;
     expect(RAFT_NODES).toContain(overview.cluster.leaderId);
@@ -132,12 +134,12 @@ describe.runIf(chromiumPath !== undefined)("the dashboard of a running demo", ()
     await page.getByTestId("explorer-mode").selectOption("seq");
     await page.getByTestId("explorer-value").fill("3");
     await page.getByRole("button", { name: "Find" }).click();
-    await expect.poll(() => page.getByTestId("entry-seq").textContent()).toBe("3");
+    await expect.poll(() => page.getByTestId("entry-seq").textContent(), PATIENCE).toBe("3");
     await expect
-      .poll(() => page.getByTestId("proof-verdict").textContent())
+      .poll(() => page.getByTestId("proof-verdict").textContent(), PATIENCE)
       .toMatch(/^verified: leaf 2 of /);
     await expect
-      .poll(() => page.getByTestId("signature-verdict").textContent())
+      .poll(() => page.getByTestId("signature-verdict").textContent(), PATIENCE)
       .toMatch(/^signature verified: signed by witnz\/demo\/node\/n1 \(key id [0-9a-f]{8}\)/);
     await page.screenshot({ path: join(ARTIFACTS, "demo-dashboard-proof.png"), fullPage: true });
 
@@ -147,7 +149,7 @@ describe.runIf(chromiumPath !== undefined)("the dashboard of a running demo", ()
     expect(await page.getByTestId("node-w1").textContent()).toContain("this node");
     for (const id of RAFT_NODES) await page.getByTestId(`node-${id}`).waitFor();
     await expect
-      .poll(() => page.getByTestId("verdict-w1-public.audit_log").textContent())
+      .poll(() => page.getByTestId("verdict-w1-public.audit_log").textContent(), PATIENCE)
       .toContain("unanimous");
     expect(await page.getByTestId("witness-note").textContent()).toContain("never rows");
     await page.screenshot({ path: join(ARTIFACTS, "demo-witness-dashboard.png"), fullPage: true });
