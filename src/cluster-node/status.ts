@@ -17,6 +17,14 @@ export interface ClusterTableStatus {
    * `agreed`: the agreed size is the target; `pending`: attestations are on their way.
    */
   readonly agreement: TableAgreement;
+  /**
+   * While a disagreement stands (`agreement` is `disagreement`): the size of the latest one and
+   * the nodes it names odd out (none without a majority); null otherwise.
+   */
+  readonly standingDisagreement: {
+    readonly size: number;
+    readonly oddNodes: readonly string[];
+  } | null;
   readonly nodes: readonly {
     readonly node: string;
     /** The node's durable chain size as it last reported it. */
@@ -80,20 +88,22 @@ export function clusterStatus(node: ClusterNode, raft: RaftRunner): ClusterStatu
     const furthest = Math.max(0, ...input.localSizes.values());
     const targetSize = machine.targetSize(table);
     const agreedSize = machine.agreedSize(table);
-    const latestDisagreement = disagreements
+    const latest = disagreements
       .filter((record) => record.table === table)
-      .reduce((max, record) => Math.max(max, record.size), 0);
+      .reduce<(typeof disagreements)[number] | undefined>(
+        (newest, record) => (newest === undefined || record.size > newest.size ? record : newest),
+        undefined,
+      );
+    const standing = latest !== undefined && latest.size >= agreedSize ? latest : undefined;
     const agreement: TableAgreement =
-      latestDisagreement > 0 && latestDisagreement >= agreedSize
-        ? "disagreement"
-        : agreedSize === targetSize
-          ? "agreed"
-          : "pending";
+      standing !== undefined ? "disagreement" : agreedSize === targetSize ? "agreed" : "pending";
     return {
       table,
       targetSize,
       agreedSize,
       agreement,
+      standingDisagreement:
+        standing === undefined ? null : { size: standing.size, oddNodes: [...standing.oddNodes] },
       nodes: [...registered.keys()].sort().map((id) => {
         const reportedSize = input.localSizes.get(id) ?? 0;
         return {

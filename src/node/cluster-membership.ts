@@ -187,12 +187,22 @@ export function clusterView(
     leaderId: status.leader,
     nodes: status.nodes.map((node) => {
       const self = node.node === nodeId;
-      const reasons = self
-        ? readiness.reasons
-        : [
-            ...(node.registered ? [] : ["not registered"]),
-            ...(node.restored ? ["restored, not yet re-verified"] : []),
-          ];
+      // A node the cluster names odd out of a standing disagreement is not healthy, whatever it
+      // says of itself.
+      const oddOut = status.tables.flatMap((table) =>
+        table.standingDisagreement?.oddNodes.includes(node.node) === true
+          ? [`odd node out on ${table.table} at size ${table.standingDisagreement.size}`]
+          : [],
+      );
+      const reasons = [
+        ...(self
+          ? readiness.reasons
+          : [
+              ...(node.registered ? [] : ["not registered"]),
+              ...(node.restored ? ["restored, not yet re-verified"] : []),
+            ]),
+        ...oddOut,
+      ];
       return {
         id: node.node,
         role: "raft" as const,
@@ -200,7 +210,7 @@ export function clusterView(
         isLeader: node.leader,
         self,
         health: {
-          state: (self ? readiness.ready : reasons.length === 0) ? "ready" : "not_ready",
+          state: reasons.length === 0 && (!self || readiness.ready) ? "ready" : "not_ready",
           reasons,
         },
       };

@@ -60,7 +60,9 @@ function clusterLines(cluster: ClusterStatus): string[] {
       String(node.lagEntries),
       String(node.attestedSize),
       String(table.agreedSize),
-      table.agreement,
+      table.standingDisagreement?.oddNodes.includes(node.node) === true
+        ? `odd node out at ${table.standingDisagreement.size}`
+        : table.agreement,
     ]),
   );
   lines.push(

@@ -172,14 +172,26 @@ describe("formatStatusText", () => {
             targetSize: 10,
             agreedSize: 8,
             agreement: "pending",
+            standingDisagreement: null,
             nodes: [
               { node: "n1", reportedSize: 10, lagEntries: 0, attestedSize: 10 },
               { node: "n2", reportedSize: 7, lagEntries: 3, attestedSize: 0 },
             ],
           },
+          {
+            table: "public.u",
+            targetSize: 12,
+            agreedSize: 4,
+            agreement: "disagreement",
+            standingDisagreement: { size: 12, oddNodes: ["n1"] },
+            nodes: [
+              { node: "n1", reportedSize: 12, lagEntries: 0, attestedSize: 12 },
+              { node: "n2", reportedSize: 12, lagEntries: 0, attestedSize: 12 },
+            ],
+          },
         ],
         allAgree: false,
-        disagreements: 0,
+        disagreements: 1,
         pendingIncidents: 0,
       },
       errors: [],
@@ -187,7 +199,7 @@ describe("formatStatusText", () => {
     const text = formatStatusText(status);
     expect(text).toContain(
       [
-        "cluster: leader n1, term 3, this node follower; attestations pending",
+        "cluster: leader n1, term 3, this node follower; 1 disagreement(s) recorded",
         "NODE  RAFT    OBSERVATIONS",
         "n1    leader  counting",
         "n2    voter   restored, not counting",
@@ -195,6 +207,8 @@ describe("formatStatusText", () => {
         "TABLE     NODE  SIZE  LAG  ATTESTED  AGREED  STATE",
         "public.t  n1    10    0    10        8       pending",
         "public.t  n2    7     3    0         8       pending",
+        "public.u  n1    12    0    12        4       odd node out at 12",
+        "public.u  n2    12    0    12        4       disagreement",
       ].join("\n"),
     );
   });

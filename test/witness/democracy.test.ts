@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import type { Overview } from "../../src/dashboard/index.js";
 import {
   type LocalNodeProcess,
   localLeader,
@@ -138,4 +139,18 @@ test("a lying leader is named the minority by every witness, and verify --quick 
   expect(view?.disagreements).toBeGreaterThan(0);
   const disagreement = received().find((body) => body.kind === "node_disagreement");
   expect(String(disagreement?.message ?? "")).toContain(`odd node(s) out: ${leader.id}`);
+  expect(
+    view?.tables.find((table) => table.table === TABLE)?.standingDisagreement?.oddNodes,
+  ).toEqual([leader.id]);
+  // Every dashboard, the liar's own included, shows it odd out and not ready.
+  for (const node of nodes) {
+    const shown = await until(async () => {
+      const overview = (await (await fetch(`${node.url}/api/v1/overview`)).json()) as Overview;
+      const entry = overview.cluster.nodes.find((candidate) => candidate.id === leader.id);
+      return entry?.health.state === "not_ready" ? entry : undefined;
+    }, `${node.id}'s dashboard to show ${leader.id} not ready`);
+    expect(shown.health.reasons.join("; ")).toMatch(
+      new RegExp(`odd node out on ${TABLE.replace(".", "\\.")} at size \\d+`),
+    );
+  }
 }, 180_000);
