@@ -8,7 +8,7 @@ import {
   type WitnzConfig,
 } from "../config/index.js";
 import { formatDemoSummary, runDemo } from "../demo/index.js";
-import { keygen } from "../keys/index.js";
+import { keygen, loadNodeKey } from "../keys/index.js";
 import { createLogger } from "../log/index.js";
 import { restoreNodeStore, startNode } from "../node/index.js";
 import { initNode } from "../setup/index.js";
@@ -220,6 +220,7 @@ export function buildProgram(io: CliIo): Command {
         }
         const report = await quickVerify({
           customerId: config.node.clusterId ?? "default",
+          querySigner: { nodeId: config.node.id, privateKey: await loadNodeKey(config.node) },
           witnesses: witnessEndpoints(config),
           ...(table === undefined ? {} : { tables: [table] }),
         });

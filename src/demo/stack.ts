@@ -3,6 +3,7 @@
 // with the lying-node fault available) and three witnesses. close() stops whatever was started.
 import type pg from "pg";
 import { loadConfig, type WitnzConfig } from "../config/index.js";
+import { loadNodeKey } from "../keys/index.js";
 import {
   type LocalNodeProcess,
   planLocalWitnesses,
@@ -109,6 +110,7 @@ export class DemoStack {
     const config = this.config(this.nodes[0]!);
     return quickVerify({
       customerId: CLUSTER_ID,
+      querySigner: { nodeId: config.node.id, privateKey: await loadNodeKey(config.node) },
       witnesses: config.witnzNodes.map((witness) => ({
         id: witness.id,
         url: `http://${witness.address}`,

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file witnz.proto.
  */
 export const file_witnz: GenFile = /*@__PURE__*/
-  fileDesc("Cgt3aXRuei5wcm90bxIQd2l0bnoud2l0bmVzcy52MSJuCgtPYnNlcnZhdGlvbhISCgpjaGVja3BvaW50GAEgASgJEh0KFWNvbnNpc3RlbmN5X2Zyb21fc2l6ZRgCIAEoBBIZChFjb25zaXN0ZW5jeV9wcm9vZhgDIAMoDBIRCglkYXRhX2hhc2gYBCABKAwipgIKEVN1Ym1pdEhhc2hSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAkSDQoFdGFibGUYAyABKAkSDwoHc2VxX251bRgEIAEoBBISCgpjaGFpbl9oYXNoGAUgASgMEhEKCWRhdGFfaGFzaBgGIAEoDBITCgttZXJrbGVfcm9vdBgHIAEoDBIRCgl0aW1lc3RhbXAYCCABKAMSEQoJc2lnbmF0dXJlGAkgASgMEhsKE3N1Ym1pc3Npb25fc2VxdWVuY2UYCiABKAQSEgoKY2hlY2twb2ludBgLIAEoCRIdChVjb25zaXN0ZW5jeV9mcm9tX3NpemUYDCABKAQSGQoRY29uc2lzdGVuY3lfcHJvb2YYDSADKAwiZQoRT2JzZXJ2YXRpb25SZXN1bHQSDQoFdGFibGUYASABKAkSDAoEc2l6ZRgCIAEoBBIzCgZzdGF0dXMYAyABKA4yIy53aXRuei53aXRuZXNzLnYxLk9ic2VydmF0aW9uU3RhdHVzImQKElN1Ym1pdEhhc2hSZXNwb25zZRIzCgZyZXN1bHQYASABKAsyIy53aXRuei53aXRuZXNzLnYxLk9ic2VydmF0aW9uUmVzdWx0EhkKEWFjY2VwdGVkX3NlcXVlbmNlGAIgASgEIp8BChJTdWJtaXRCYXRjaFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkSDwoHbm9kZV9pZBgCIAEoCRIbChNzdWJtaXNzaW9uX3NlcXVlbmNlGAMgASgEEjMKDG9ic2VydmF0aW9ucxgEIAMoCzIdLndpdG56LndpdG5lc3MudjEuT2JzZXJ2YXRpb24SEQoJc2lnbmF0dXJlGAUgASgMImYKE1N1Ym1pdEJhdGNoUmVzcG9uc2USNAoHcmVzdWx0cxgBIAMoCzIjLndpdG56LndpdG5lc3MudjEuT2JzZXJ2YXRpb25SZXN1bHQSGQoRYWNjZXB0ZWRfc2VxdWVuY2UYAiABKAQiRQoJTm9kZVZhbHVlEg8KB25vZGVfaWQYASABKAkSEwoLbWVya2xlX3Jvb3QYAiABKAwSEgoKY2hhaW5faGFzaBgDIAEoDCK8AgoHVmVyZGljdBITCgtjdXN0b21lcl9pZBgBIAEoCRINCgV0YWJsZRgCIAEoCRIMCgRzaXplGAMgASgEEjEKB291dGNvbWUYBCABKA4yIC53aXRuei53aXRuZXNzLnYxLlZlcmRpY3RPdXRjb21lEi0KCG1ham9yaXR5GAUgASgLMhsud2l0bnoud2l0bmVzcy52MS5Ob2RlVmFsdWUSFgoObWFqb3JpdHlfbm9kZXMYBiADKAkSLQoIbWlub3JpdHkYByADKAsyGy53aXRuei53aXRuZXNzLnYxLk5vZGVWYWx1ZRIVCg1taXNzaW5nX25vZGVzGAggAygJEhUKDWRlY2lkZWRfYXRfbXMYCSABKAMSEAoIY29zaWduZWQYCiABKAgSFgoOY29zaWduX3JlZnVzYWwYCyABKAkiRQoRR2V0VmVyZGljdFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkSDQoFdGFibGUYAiABKAkSDAoEc2l6ZRgDIAEoBCJPChJHZXRWZXJkaWN0UmVzcG9uc2USDQoFZm91bmQYASABKAgSKgoHdmVyZGljdBgCIAEoCzIZLndpdG56LndpdG5lc3MudjEuVmVyZGljdCJlCgtUYWJsZUxhdGVzdBINCgV0YWJsZRgBIAEoCRIqCgd2ZXJkaWN0GAIgASgLMhkud2l0bnoud2l0bmVzcy52MS5WZXJkaWN0EhsKE2Nvc2lnbmVkX2NoZWNrcG9pbnQYAyABKAkiKAoRTGlzdExhdGVzdFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkidgoSTGlzdExhdGVzdFJlc3BvbnNlEhIKCndpdG5lc3NfaWQYASABKAkSHQoVY29zaWduZXJfdmVyaWZpZXJfa2V5GAIgASgJEi0KBnRhYmxlcxgDIAMoCzIdLndpdG56LndpdG5lc3MudjEuVGFibGVMYXRlc3QiQgocR2V0Q29zaWduZWRDaGVja3BvaW50UmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRINCgV0YWJsZRgCIAEoCSJQCh1HZXRDb3NpZ25lZENoZWNrcG9pbnRSZXNwb25zZRINCgVmb3VuZBgBIAEoCBIMCgRzaXplGAIgASgEEhIKCmNoZWNrcG9pbnQYAyABKAkquAEKEU9ic2VydmF0aW9uU3RhdHVzEiIKHk9CU0VSVkFUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG09CU0VSVkFUSU9OX1NUQVRVU19BQ0NFUFRFRBABEiAKHE9CU0VSVkFUSU9OX1NUQVRVU19EVVBMSUNBVEUQAhIfChtPQlNFUlZBVElPTl9TVEFUVVNfQ09ORkxJQ1QQAxIbChdPQlNFUlZBVElPTl9TVEFUVVNfTEFURRAEKsQBCg5WZXJkaWN0T3V0Y29tZRIfChtWRVJESUNUX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlWRVJESUNUX09VVENPTUVfVU5BTklNT1VTEAESJgoiVkVSRElDVF9PVVRDT01FX1RBTVBFUklOR19ERVRFQ1RFRBACEikKJVZFUkRJQ1RfT1VUQ09NRV9JTkNPTVBMRVRFX1NVQk1JU1NJT04QAxIfChtWRVJESUNUX09VVENPTUVfTk9fTUFKT1JJVFkQBDLvAwoMV2l0bnpTZXJ2aWNlElcKClN1Ym1pdEhhc2gSIy53aXRuei53aXRuZXNzLnYxLlN1Ym1pdEhhc2hSZXF1ZXN0GiQud2l0bnoud2l0bmVzcy52MS5TdWJtaXRIYXNoUmVzcG9uc2USWgoLU3VibWl0QmF0Y2gSJC53aXRuei53aXRuZXNzLnYxLlN1Ym1pdEJhdGNoUmVxdWVzdBolLndpdG56LndpdG5lc3MudjEuU3VibWl0QmF0Y2hSZXNwb25zZRJXCgpHZXRWZXJkaWN0EiMud2l0bnoud2l0bmVzcy52MS5HZXRWZXJkaWN0UmVxdWVzdBokLndpdG56LndpdG5lc3MudjEuR2V0VmVyZGljdFJlc3BvbnNlElcKCkxpc3RMYXRlc3QSIy53aXRuei53aXRuZXNzLnYxLkxpc3RMYXRlc3RSZXF1ZXN0GiQud2l0bnoud2l0bmVzcy52MS5MaXN0TGF0ZXN0UmVzcG9uc2USeAoVR2V0Q29zaWduZWRDaGVja3BvaW50Ei4ud2l0bnoud2l0bmVzcy52MS5HZXRDb3NpZ25lZENoZWNrcG9pbnRSZXF1ZXN0Gi8ud2l0bnoud2l0bmVzcy52MS5HZXRDb3NpZ25lZENoZWNrcG9pbnRSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Cgt3aXRuei5wcm90bxIQd2l0bnoud2l0bmVzcy52MSJuCgtPYnNlcnZhdGlvbhISCgpjaGVja3BvaW50GAEgASgJEh0KFWNvbnNpc3RlbmN5X2Zyb21fc2l6ZRgCIAEoBBIZChFjb25zaXN0ZW5jeV9wcm9vZhgDIAMoDBIRCglkYXRhX2hhc2gYBCABKAwipgIKEVN1Ym1pdEhhc2hSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg8KB25vZGVfaWQYAiABKAkSDQoFdGFibGUYAyABKAkSDwoHc2VxX251bRgEIAEoBBISCgpjaGFpbl9oYXNoGAUgASgMEhEKCWRhdGFfaGFzaBgGIAEoDBITCgttZXJrbGVfcm9vdBgHIAEoDBIRCgl0aW1lc3RhbXAYCCABKAMSEQoJc2lnbmF0dXJlGAkgASgMEhsKE3N1Ym1pc3Npb25fc2VxdWVuY2UYCiABKAQSEgoKY2hlY2twb2ludBgLIAEoCRIdChVjb25zaXN0ZW5jeV9mcm9tX3NpemUYDCABKAQSGQoRY29uc2lzdGVuY3lfcHJvb2YYDSADKAwiZQoRT2JzZXJ2YXRpb25SZXN1bHQSDQoFdGFibGUYASABKAkSDAoEc2l6ZRgCIAEoBBIzCgZzdGF0dXMYAyABKA4yIy53aXRuei53aXRuZXNzLnYxLk9ic2VydmF0aW9uU3RhdHVzImQKElN1Ym1pdEhhc2hSZXNwb25zZRIzCgZyZXN1bHQYASABKAsyIy53aXRuei53aXRuZXNzLnYxLk9ic2VydmF0aW9uUmVzdWx0EhkKEWFjY2VwdGVkX3NlcXVlbmNlGAIgASgEIp8BChJTdWJtaXRCYXRjaFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkSDwoHbm9kZV9pZBgCIAEoCRIbChNzdWJtaXNzaW9uX3NlcXVlbmNlGAMgASgEEjMKDG9ic2VydmF0aW9ucxgEIAMoCzIdLndpdG56LndpdG5lc3MudjEuT2JzZXJ2YXRpb24SEQoJc2lnbmF0dXJlGAUgASgMImYKE1N1Ym1pdEJhdGNoUmVzcG9uc2USNAoHcmVzdWx0cxgBIAMoCzIjLndpdG56LndpdG5lc3MudjEuT2JzZXJ2YXRpb25SZXN1bHQSGQoRYWNjZXB0ZWRfc2VxdWVuY2UYAiABKAQiRQoJTm9kZVZhbHVlEg8KB25vZGVfaWQYASABKAkSEwoLbWVya2xlX3Jvb3QYAiABKAwSEgoKY2hhaW5faGFzaBgDIAEoDCK8AgoHVmVyZGljdBITCgtjdXN0b21lcl9pZBgBIAEoCRINCgV0YWJsZRgCIAEoCRIMCgRzaXplGAMgASgEEjEKB291dGNvbWUYBCABKA4yIC53aXRuei53aXRuZXNzLnYxLlZlcmRpY3RPdXRjb21lEi0KCG1ham9yaXR5GAUgASgLMhsud2l0bnoud2l0bmVzcy52MS5Ob2RlVmFsdWUSFgoObWFqb3JpdHlfbm9kZXMYBiADKAkSLQoIbWlub3JpdHkYByADKAsyGy53aXRuei53aXRuZXNzLnYxLk5vZGVWYWx1ZRIVCg1taXNzaW5nX25vZGVzGAggAygJEhUKDWRlY2lkZWRfYXRfbXMYCSABKAMSEAoIY29zaWduZWQYCiABKAgSFgoOY29zaWduX3JlZnVzYWwYCyABKAkiSgoJUXVlcnlBdXRoEg8KB25vZGVfaWQYASABKAkSGQoRdGltZV91bml4X3NlY29uZHMYAiABKAMSEQoJc2lnbmF0dXJlGAMgASgMInAKEUdldFZlcmRpY3RSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg0KBXRhYmxlGAIgASgJEgwKBHNpemUYAyABKAQSKQoEYXV0aBgEIAEoCzIbLndpdG56LndpdG5lc3MudjEuUXVlcnlBdXRoIk8KEkdldFZlcmRpY3RSZXNwb25zZRINCgVmb3VuZBgBIAEoCBIqCgd2ZXJkaWN0GAIgASgLMhkud2l0bnoud2l0bmVzcy52MS5WZXJkaWN0ImUKC1RhYmxlTGF0ZXN0Eg0KBXRhYmxlGAEgASgJEioKB3ZlcmRpY3QYAiABKAsyGS53aXRuei53aXRuZXNzLnYxLlZlcmRpY3QSGwoTY29zaWduZWRfY2hlY2twb2ludBgDIAEoCSJTChFMaXN0TGF0ZXN0UmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIpCgRhdXRoGAIgASgLMhsud2l0bnoud2l0bmVzcy52MS5RdWVyeUF1dGgidgoSTGlzdExhdGVzdFJlc3BvbnNlEhIKCndpdG5lc3NfaWQYASABKAkSHQoVY29zaWduZXJfdmVyaWZpZXJfa2V5GAIgASgJEi0KBnRhYmxlcxgDIAMoCzIdLndpdG56LndpdG5lc3MudjEuVGFibGVMYXRlc3QibQocR2V0Q29zaWduZWRDaGVja3BvaW50UmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRINCgV0YWJsZRgCIAEoCRIpCgRhdXRoGAMgASgLMhsud2l0bnoud2l0bmVzcy52MS5RdWVyeUF1dGgiUAodR2V0Q29zaWduZWRDaGVja3BvaW50UmVzcG9uc2USDQoFZm91bmQYASABKAgSDAoEc2l6ZRgCIAEoBBISCgpjaGVja3BvaW50GAMgASgJKrgBChFPYnNlcnZhdGlvblN0YXR1cxIiCh5PQlNFUlZBVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtPQlNFUlZBVElPTl9TVEFUVVNfQUNDRVBURUQQARIgChxPQlNFUlZBVElPTl9TVEFUVVNfRFVQTElDQVRFEAISHwobT0JTRVJWQVRJT05fU1RBVFVTX0NPTkZMSUNUEAMSGwoXT0JTRVJWQVRJT05fU1RBVFVTX0xBVEUQBCrEAQoOVmVyZGljdE91dGNvbWUSHwobVkVSRElDVF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASHQoZVkVSRElDVF9PVVRDT01FX1VOQU5JTU9VUxABEiYKIlZFUkRJQ1RfT1VUQ09NRV9UQU1QRVJJTkdfREVURUNURUQQAhIpCiVWRVJESUNUX09VVENPTUVfSU5DT01QTEVURV9TVUJNSVNTSU9OEAMSHwobVkVSRElDVF9PVVRDT01FX05PX01BSk9SSVRZEAQy7wMKDFdpdG56U2VydmljZRJXCgpTdWJtaXRIYXNoEiMud2l0bnoud2l0bmVzcy52MS5TdWJtaXRIYXNoUmVxdWVzdBokLndpdG56LndpdG5lc3MudjEuU3VibWl0SGFzaFJlc3BvbnNlEloKC1N1Ym1pdEJhdGNoEiQud2l0bnoud2l0bmVzcy52MS5TdWJtaXRCYXRjaFJlcXVlc3QaJS53aXRuei53aXRuZXNzLnYxLlN1Ym1pdEJhdGNoUmVzcG9uc2USVwoKR2V0VmVyZGljdBIjLndpdG56LndpdG5lc3MudjEuR2V0VmVyZGljdFJlcXVlc3QaJC53aXRuei53aXRuZXNzLnYxLkdldFZlcmRpY3RSZXNwb25zZRJXCgpMaXN0TGF0ZXN0EiMud2l0bnoud2l0bmVzcy52MS5MaXN0TGF0ZXN0UmVxdWVzdBokLndpdG56LndpdG5lc3MudjEuTGlzdExhdGVzdFJlc3BvbnNlEngKFUdldENvc2lnbmVkQ2hlY2twb2ludBIuLndpdG56LndpdG5lc3MudjEuR2V0Q29zaWduZWRDaGVja3BvaW50UmVxdWVzdBovLndpdG56LndpdG5lc3MudjEuR2V0Q29zaWduZWRDaGVja3BvaW50UmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * One checkpoint a node observed, with what the witness needs to check it extends the last
@@ -355,6 +355,38 @@ export const VerdictSchema: GenMessage<Verdict> = /*@__PURE__*/
   messageDesc(file_witnz, 7);
 
 /**
+ * Who asks a query: a node registered for the customer, with its Ed25519 signature (by the key
+ * its submissions are signed with) of the query's text; docs/design/witness.md gives the text.
+ *
+ * @generated from message witnz.witness.v1.QueryAuth
+ */
+export type QueryAuth = Message<"witnz.witness.v1.QueryAuth"> & {
+  /**
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * When the query was signed, seconds since the Unix epoch; the witness accepts 300 s either way.
+   *
+   * @generated from field: int64 time_unix_seconds = 2;
+   */
+  timeUnixSeconds: bigint;
+
+  /**
+   * @generated from field: bytes signature = 3;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message witnz.witness.v1.QueryAuth.
+ * Use `create(QueryAuthSchema)` to create a new message.
+ */
+export const QueryAuthSchema: GenMessage<QueryAuth> = /*@__PURE__*/
+  messageDesc(file_witnz, 8);
+
+/**
  * @generated from message witnz.witness.v1.GetVerdictRequest
  */
 export type GetVerdictRequest = Message<"witnz.witness.v1.GetVerdictRequest"> & {
@@ -372,6 +404,11 @@ export type GetVerdictRequest = Message<"witnz.witness.v1.GetVerdictRequest"> & 
    * @generated from field: uint64 size = 3;
    */
   size: bigint;
+
+  /**
+   * @generated from field: witnz.witness.v1.QueryAuth auth = 4;
+   */
+  auth?: QueryAuth | undefined;
 };
 
 /**
@@ -379,7 +416,7 @@ export type GetVerdictRequest = Message<"witnz.witness.v1.GetVerdictRequest"> & 
  * Use `create(GetVerdictRequestSchema)` to create a new message.
  */
 export const GetVerdictRequestSchema: GenMessage<GetVerdictRequest> = /*@__PURE__*/
-  messageDesc(file_witnz, 8);
+  messageDesc(file_witnz, 9);
 
 /**
  * @generated from message witnz.witness.v1.GetVerdictResponse
@@ -401,7 +438,7 @@ export type GetVerdictResponse = Message<"witnz.witness.v1.GetVerdictResponse"> 
  * Use `create(GetVerdictResponseSchema)` to create a new message.
  */
 export const GetVerdictResponseSchema: GenMessage<GetVerdictResponse> = /*@__PURE__*/
-  messageDesc(file_witnz, 9);
+  messageDesc(file_witnz, 10);
 
 /**
  * @generated from message witnz.witness.v1.TableLatest
@@ -430,7 +467,7 @@ export type TableLatest = Message<"witnz.witness.v1.TableLatest"> & {
  * Use `create(TableLatestSchema)` to create a new message.
  */
 export const TableLatestSchema: GenMessage<TableLatest> = /*@__PURE__*/
-  messageDesc(file_witnz, 10);
+  messageDesc(file_witnz, 11);
 
 /**
  * @generated from message witnz.witness.v1.ListLatestRequest
@@ -440,6 +477,11 @@ export type ListLatestRequest = Message<"witnz.witness.v1.ListLatestRequest"> & 
    * @generated from field: string customer_id = 1;
    */
   customerId: string;
+
+  /**
+   * @generated from field: witnz.witness.v1.QueryAuth auth = 2;
+   */
+  auth?: QueryAuth | undefined;
 };
 
 /**
@@ -447,7 +489,7 @@ export type ListLatestRequest = Message<"witnz.witness.v1.ListLatestRequest"> & 
  * Use `create(ListLatestRequestSchema)` to create a new message.
  */
 export const ListLatestRequestSchema: GenMessage<ListLatestRequest> = /*@__PURE__*/
-  messageDesc(file_witnz, 11);
+  messageDesc(file_witnz, 12);
 
 /**
  * @generated from message witnz.witness.v1.ListLatestResponse
@@ -476,7 +518,7 @@ export type ListLatestResponse = Message<"witnz.witness.v1.ListLatestResponse"> 
  * Use `create(ListLatestResponseSchema)` to create a new message.
  */
 export const ListLatestResponseSchema: GenMessage<ListLatestResponse> = /*@__PURE__*/
-  messageDesc(file_witnz, 12);
+  messageDesc(file_witnz, 13);
 
 /**
  * @generated from message witnz.witness.v1.GetCosignedCheckpointRequest
@@ -491,6 +533,11 @@ export type GetCosignedCheckpointRequest = Message<"witnz.witness.v1.GetCosigned
    * @generated from field: string table = 2;
    */
   table: string;
+
+  /**
+   * @generated from field: witnz.witness.v1.QueryAuth auth = 3;
+   */
+  auth?: QueryAuth | undefined;
 };
 
 /**
@@ -498,7 +545,7 @@ export type GetCosignedCheckpointRequest = Message<"witnz.witness.v1.GetCosigned
  * Use `create(GetCosignedCheckpointRequestSchema)` to create a new message.
  */
 export const GetCosignedCheckpointRequestSchema: GenMessage<GetCosignedCheckpointRequest> = /*@__PURE__*/
-  messageDesc(file_witnz, 13);
+  messageDesc(file_witnz, 14);
 
 /**
  * @generated from message witnz.witness.v1.GetCosignedCheckpointResponse
@@ -525,7 +572,7 @@ export type GetCosignedCheckpointResponse = Message<"witnz.witness.v1.GetCosigne
  * Use `create(GetCosignedCheckpointResponseSchema)` to create a new message.
  */
 export const GetCosignedCheckpointResponseSchema: GenMessage<GetCosignedCheckpointResponse> = /*@__PURE__*/
-  messageDesc(file_witnz, 14);
+  messageDesc(file_witnz, 15);
 
 /**
  * @generated from enum witnz.witness.v1.ObservationStatus

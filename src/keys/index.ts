@@ -2,6 +2,7 @@ export {
   KeyFileError,
   type KeygenResult,
   keygen,
+  loadNodeKey,
   loadOrCreateNodeKey,
   PRIVATE_KEY_FILE,
   PUBLIC_KEY_FILE,

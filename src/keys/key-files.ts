@@ -106,6 +106,24 @@ export async function loadOrCreateNodeKey(
   return { privateKey: await readKey(path), created: false };
 }
 
+/**
+ * The node's signing key as `witnz start` uses it (`node.key_file`, or node.key in the data
+ * directory); never creates one: a node that never started has no key to sign with yet.
+ */
+export async function loadNodeKey(config: {
+  readonly keyFile?: string | undefined;
+  readonly dataDir: string;
+}): Promise<KeyObject> {
+  const path = config.keyFile ?? join(config.dataDir, PRIVATE_KEY_FILE);
+  if (!(await exists(path))) {
+    throw new KeyFileError(
+      "WITNZ_KEY_READ",
+      `${path} does not exist: witnesses answer only queries a node signs with its key; run this where the node runs (its first witnz start makes the key)`,
+    );
+  }
+  return readKey(path);
+}
+
 async function readKey(path: string): Promise<KeyObject> {
   try {
     return ed25519PrivateKeyFromPem(await readFile(path, "utf8"));

@@ -358,6 +358,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
       ? undefined
       : new WitnessVerdictReader({
           customerId: config.node.clusterId ?? "default",
+          querySigner: { nodeId, privateKey },
           witnesses: witnessEndpoints(config),
         });
   const dashboardSource = storeDashboardSource({

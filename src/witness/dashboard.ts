@@ -17,6 +17,7 @@ import { connectWitness, type WitnessConnection, type WitnessEndpoint } from "./
 import { fromProtoVerdict } from "./convert.js";
 import type { NodeRegistry } from "./core/index.js";
 import { WitnessError } from "./errors.js";
+import { type QuerySigner, queryAuth } from "./query-auth.js";
 import type { CosignedCheckpoint, Verdict, WitnessService } from "./witness-service.js";
 
 const hexOfBase64 = (text: string): string => Buffer.from(text, "base64").toString("hex");
@@ -196,6 +197,8 @@ export function witnessDashboardSource(options: WitnessDashboardSourceOptions): 
 
 export interface WitnessVerdictReaderOptions {
   readonly customerId: string;
+  /** This node: witnesses answer only queries a node of the customer signs. */
+  readonly querySigner: QuerySigner;
   readonly witnesses: readonly WitnessEndpoint[];
   /** Per witness and request. */
   readonly timeoutMs?: number;
@@ -237,8 +240,12 @@ export class WitnessVerdictReader {
     const answers = await Promise.all(
       this.#options.witnesses.map(async (endpoint) => {
         try {
+          const { customerId, querySigner } = this.#options;
           const response = await this.#connection(endpoint).client.listLatest(
-            { customerId: this.#options.customerId },
+            {
+              customerId,
+              auth: queryAuth(querySigner, { method: "ListLatest", customerId }),
+            },
             { timeoutMs },
           );
           const verdicts = response.tables.flatMap((entry) =>

@@ -11,6 +11,7 @@ export {
 export {
   admitSubmission,
   type CosignDecision,
+  checkQuery,
   customerTableOrigin,
   decideCosign,
   decideVote,
@@ -19,6 +20,9 @@ export {
   envelopeDigest,
   type NodeRegistry,
   type NodeValue,
+  QUERY_CLOCK_SKEW_SECONDS,
+  type QueryFields,
+  queryMessage,
   type SubmissionRequest,
   submissionEnvelope,
   type VerdictOutcome,
@@ -36,6 +40,7 @@ export {
 } from "./dashboard.js";
 export { WitnessError, type WitnessErrorCode } from "./errors.js";
 export { createWitnessMetrics, type WitnessMetrics } from "./metrics.js";
+export { type QuerySigner, queryAuth } from "./query-auth.js";
 export {
   classify,
   formatQuickVerifyJson,

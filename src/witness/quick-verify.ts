@@ -4,6 +4,7 @@
 import { connectWitness, type WitnessEndpoint } from "./client.js";
 import { fromProtoVerdict } from "./convert.js";
 import { majorityThreshold } from "./core/index.js";
+import { type QuerySigner, queryAuth } from "./query-auth.js";
 import type { Verdict } from "./witness-service.js";
 
 /** What one witness's verdict means for the table. */
@@ -41,6 +42,8 @@ export interface QuickVerifyReport {
 
 export interface QuickVerifyOptions {
   readonly customerId: string;
+  /** A node of the customer: witnesses answer only queries it signs. */
+  readonly querySigner: QuerySigner;
   readonly witnesses: readonly WitnessEndpoint[];
   /** Only these tables (as witnesses name them, e.g. `public.audit_log`); all by default. */
   readonly tables?: readonly string[];
@@ -77,7 +80,13 @@ export async function quickVerify(options: QuickVerifyOptions): Promise<QuickVer
       connections.map(async ({ endpoint, connection }) => {
         try {
           const response = await connection.client.listLatest(
-            { customerId: options.customerId },
+            {
+              customerId: options.customerId,
+              auth: queryAuth(options.querySigner, {
+                method: "ListLatest",
+                customerId: options.customerId,
+              }),
+            },
             { timeoutMs },
           );
           const tables = new Map(
@@ -120,7 +129,17 @@ export async function quickVerify(options: QuickVerifyOptions): Promise<QuickVer
           if (verdict?.size !== size) {
             try {
               const response = await answer.connection.client.getVerdict(
-                { customerId: options.customerId, table, size: BigInt(size) },
+                {
+                  customerId: options.customerId,
+                  table,
+                  size: BigInt(size),
+                  auth: queryAuth(options.querySigner, {
+                    method: "GetVerdict",
+                    customerId: options.customerId,
+                    table,
+                    size,
+                  }),
+                },
                 { timeoutMs },
               );
               verdict =

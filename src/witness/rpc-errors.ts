@@ -14,6 +14,8 @@ const CONNECT_CODES: Record<WitnessRejectionCode, Code> = {
   WITNZ_WITNESS_REPLAY: Code.AlreadyExists,
   WITNZ_WITNESS_SEQUENCE_BACKWARDS: Code.FailedPrecondition,
   WITNZ_WITNESS_CHECKPOINT_INVALID: Code.InvalidArgument,
+  WITNZ_WITNESS_QUERY_UNSIGNED: Code.Unauthenticated,
+  WITNZ_WITNESS_QUERY_EXPIRED: Code.Unauthenticated,
 };
 
 export function connectCodeFor(code: WitnessRejectionCode): Code {

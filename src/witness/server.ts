@@ -4,6 +4,7 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { QueryAuth } from "../gen/witnz_pb.js";
 import {
   GetCosignedCheckpointResponseSchema,
   GetVerdictResponseSchema,
@@ -19,7 +20,12 @@ import {
   toProtoStatus,
   toProtoVerdict,
 } from "./convert.js";
-import { RPC_MESSAGE_BYTES_MAX, type SubmissionRequest } from "./core/index.js";
+import {
+  type QueryFields,
+  type QueryMethod,
+  RPC_MESSAGE_BYTES_MAX,
+  type SubmissionRequest,
+} from "./core/index.js";
 import { WitnessError } from "./errors.js";
 import type { WitnessMetrics } from "./metrics.js";
 import { rejectionError } from "./rpc-errors.js";
@@ -48,6 +54,31 @@ export async function startWitnessServer(options: WitnessServerOptions): Promise
     const result = await service.submit(request);
     if (!result.ok) throw rejectionError(result.code, result.message);
     return result;
+  };
+  // A query is answered only for a node of the customer asked about (core/query.ts).
+  const authorize = (
+    method: QueryMethod,
+    request: { customerId: string; auth?: QueryAuth | undefined },
+    asked: Pick<QueryFields, "table" | "size"> = {},
+  ): void => {
+    metrics.requests.inc({ rpc: method });
+    const { auth } = request;
+    const refusal = service.authorizeQuery(
+      auth === undefined
+        ? undefined
+        : {
+            method,
+            customerId: request.customerId,
+            nodeId: auth.nodeId,
+            timeUnixSeconds: auth.timeUnixSeconds < 0n ? -1 : safeNumber(auth.timeUnixSeconds),
+            ...asked,
+          },
+      auth?.signature ?? new Uint8Array(),
+    );
+    if (refusal !== undefined) {
+      metrics.rejections.inc({ code: refusal.code });
+      throw rejectionError(refusal.code, refusal.message);
+    }
   };
   const handler = connectNodeAdapter({
     readMaxBytes: RPC_MESSAGE_BYTES_MAX,
@@ -79,7 +110,10 @@ export async function startWitnessServer(options: WitnessServerOptions): Promise
           });
         },
         getVerdict: async (request) => {
-          metrics.requests.inc({ rpc: "GetVerdict" });
+          authorize("GetVerdict", request, {
+            table: request.table,
+            size: safeNumber(request.size),
+          });
           const verdict = service.verdict(
             request.customerId,
             request.table,
@@ -91,7 +125,7 @@ export async function startWitnessServer(options: WitnessServerOptions): Promise
           });
         },
         listLatest: async (request) => {
-          metrics.requests.inc({ rpc: "ListLatest" });
+          authorize("ListLatest", request);
           return create(ListLatestResponseSchema, {
             witnessId: service.witnessId,
             cosignerVerifierKey: options.cosignerVerifierKey,
@@ -103,7 +137,7 @@ export async function startWitnessServer(options: WitnessServerOptions): Promise
           });
         },
         getCosignedCheckpoint: async (request) => {
-          metrics.requests.inc({ rpc: "GetCosignedCheckpoint" });
+          authorize("GetCosignedCheckpoint", request, { table: request.table });
           const cosigned = service.cosigned(request.customerId, request.table);
           return create(GetCosignedCheckpointResponseSchema, {
             found: cosigned !== undefined,

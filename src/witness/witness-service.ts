@@ -15,12 +15,14 @@ import {
   type AdmittedObservation,
   admitSubmission,
   type CosignedAnchor,
+  checkQuery,
   decideCosign,
   decideVote,
   type LinkedObservation,
   type NodeRegistry,
   type NodeSequenceState,
   type NodeValue,
+  type QueryFields,
   type Rejection,
   type SubmissionRequest,
   type VerdictOutcome,
@@ -304,6 +306,16 @@ export class WitnessService {
       tables.push({ table, verdict, ...(cosigned === undefined ? {} : { cosigned }) });
     }
     return tables;
+  }
+
+  /** Undefined when the query may be answered (a node of its customer signed it, recently). */
+  authorizeQuery(fields: QueryFields | undefined, signature: Uint8Array): Rejection | undefined {
+    return checkQuery(
+      this.#options.registry,
+      fields,
+      signature,
+      Math.floor(this.#options.clock() / 1000),
+    );
   }
 
   /** The latest `limit` verdicts of one table, newest (largest size) first. */

@@ -5,10 +5,13 @@ import { ed25519Sign } from "../../src/crypto/index.js";
 import { MerkleTree } from "../../src/merkle/index.js";
 import {
   admitSubmission,
+  checkQuery,
   decideCosign,
   decideVote,
   type EnvelopeObservation,
   type NodeRegistry,
+  type QueryFields,
+  queryMessage,
   submissionEnvelope,
 } from "../../src/witness/index.js";
 import { CUSTOMER, FixtureNode, TABLE } from "./fixtures.js";
@@ -249,5 +252,75 @@ describe("witness configuration", () => {
     ).toThrow(/customers\[0\]\.nodes\[1\]\.id: "node1" is listed twice/);
     const raft = `database:\n  database: d\n  user: u\nnode:\n  id: n1\n  bind_addr: n1:7000\n  data_dir: /d\nprotected_tables:\n  - name: t\ncustomers:\n  - id: acme\n    nodes: []\n`;
     expect(() => parseConfig(raft)).toThrow(/customers: not allowed when node.role is raft/);
+  });
+});
+
+describe("queries", () => {
+  const node = new FixtureNode("node1");
+  const registry: NodeRegistry = new Map([
+    [CUSTOMER, new Map([["node1", parseVerifierKey(node.verifierKey)]])],
+  ]);
+  const fields: QueryFields = {
+    method: "GetVerdict",
+    customerId: CUSTOMER,
+    nodeId: "node1",
+    timeUnixSeconds: 1_763_900_000,
+    table: TABLE,
+    size: 42,
+  };
+  const signature = ed25519Sign(node.signer.privateKey, queryMessage(fields));
+  const code = (result: ReturnType<typeof checkQuery>) => result?.code;
+
+  test("the signed text, line by line", () => {
+    expect(queryMessage(fields).toString("utf8")).toBe(
+      `witnz-query/v1\nmethod GetVerdict\ncustomer "${CUSTOMER}"\nnode "node1"\ntime 1763900000\ntable "${TABLE}"\nsize 42\n`,
+    );
+    expect(
+      queryMessage({ method: "ListLatest", customerId: CUSTOMER, nodeId: "n", timeUnixSeconds: 7 })
+        .toString("utf8")
+        .split("\n")
+        .slice(5),
+    ).toEqual(["table -", "size -", ""]);
+  });
+
+  test("answered within 300 s of the witness's clock, either way; refused past it", () => {
+    for (const now of [
+      fields.timeUnixSeconds,
+      fields.timeUnixSeconds - 300,
+      fields.timeUnixSeconds + 300,
+    ]) {
+      expect(checkQuery(registry, fields, signature, now)).toBeUndefined();
+    }
+    expect(code(checkQuery(registry, fields, signature, fields.timeUnixSeconds + 301))).toBe(
+      "WITNZ_WITNESS_QUERY_EXPIRED",
+    );
+    expect(code(checkQuery(registry, fields, signature, fields.timeUnixSeconds - 301))).toBe(
+      "WITNZ_WITNESS_QUERY_EXPIRED",
+    );
+  });
+
+  test("refused unsigned, from an unknown node or customer, or for another question", () => {
+    const now = fields.timeUnixSeconds;
+    expect(code(checkQuery(registry, undefined, new Uint8Array(), now))).toBe(
+      "WITNZ_WITNESS_QUERY_UNSIGNED",
+    );
+    expect(code(checkQuery(registry, fields, new Uint8Array(), now))).toBe(
+      "WITNZ_WITNESS_QUERY_UNSIGNED",
+    );
+    expect(code(checkQuery(registry, { ...fields, nodeId: "node9" }, signature, now))).toBe(
+      "WITNZ_WITNESS_NODE_UNKNOWN",
+    );
+    expect(code(checkQuery(registry, { ...fields, customerId: "other" }, signature, now))).toBe(
+      "WITNZ_WITNESS_NODE_UNKNOWN",
+    );
+    for (const other of [
+      { size: 43 },
+      { table: "public.other" },
+      { method: "ListLatest" as const },
+    ]) {
+      expect(code(checkQuery(registry, { ...fields, ...other }, signature, now))).toBe(
+        "WITNZ_WITNESS_SIGNATURE_INVALID",
+      );
+    }
   });
 });

@@ -1,6 +1,7 @@
 // Three witness processes (the built `witnz start`, role witness) on loopback HTTP/2, and three
 // raft nodes' submitters in this process: the acceptance scenarios of the witness role.
 import { type ChildProcess, spawn } from "node:child_process";
+import type { KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDevelopmentCertificates } from "../../src/certs/index.js";
-import { ed25519Sign } from "../../src/crypto/index.js";
+import { ed25519Sign, privateKeyToPem } from "../../src/crypto/index.js";
 import type {
   AlertList,
   EntryLookup,
@@ -23,6 +24,7 @@ import {
   type EnvelopeObservation,
   memorySubmitterBacklog,
   openSubmitterBacklog,
+  queryAuth,
   rejectionCodeOf,
   type SubmitterBacklog,
   type SubmitterObservation,
@@ -147,6 +149,8 @@ async function stopSubmitter(nodeId: string): Promise<void> {
 }
 
 const client = () => connectWitness({ id: "witness1", url: witnesses[0]!.url });
+/** Queries are signed by a node of the customer: node1 here. */
+const querySigner = () => ({ nodeId: nodes[0]!.id, privateKey: nodes[0]!.signer.privateKey });
 
 async function verdictAt(witness: WitnessProcess, table: string, size: number) {
   const connection = connectWitness({ id: witness.id, url: witness.url });
@@ -155,6 +159,7 @@ async function verdictAt(witness: WitnessProcess, table: string, size: number) {
       customerId: CUSTOMER,
       table,
       size: BigInt(size),
+      auth: queryAuth(querySigner(), { method: "GetVerdict", customerId: CUSTOMER, table, size }),
     });
     return response.found ? response.verdict : undefined;
   } finally {
@@ -318,6 +323,7 @@ describe("witness processes", () => {
   test("a raft node's view of its witnesses: each one's latest verdicts, the silent one named", async () => {
     const reader = new WitnessVerdictReader({
       customerId: CUSTOMER,
+      querySigner: querySigner(),
       witnesses: [
         ...witnesses.map((witness) => ({ id: witness.id, url: witness.url })),
         { id: "witness-gone", url: `http://127.0.0.1:${await freePort()}` },
@@ -528,7 +534,15 @@ describe("witness processes", () => {
     expect(verdict.cosigned).toBe(false);
     expect(verdict.cosignRefusal).toContain("does not verify");
     const connection = client();
-    const cosigned = await connection.client.getCosignedCheckpoint({ customerId: CUSTOMER, table });
+    const cosigned = await connection.client.getCosignedCheckpoint({
+      customerId: CUSTOMER,
+      table,
+      auth: queryAuth(querySigner(), {
+        method: "GetCosignedCheckpoint",
+        customerId: CUSTOMER,
+        table,
+      }),
+    });
     connection.close();
     expect(Number(cosigned.size)).toBe(4);
     expect(await witnesses[0]!.metrics()).toContain(
@@ -554,6 +568,8 @@ describe("witness processes", () => {
 
   test("witnz verify --quick reports the majority of witnesses and each one's answer", async () => {
     const configPath = join(directory, "raft.yaml");
+    const keyFile = join(directory, "node1.key");
+    writeFileSync(keyFile, privateKeyToPem(nodes[0]!.signer.privateKey), { mode: 0o600 });
     writeFileSync(
       configPath,
       [
@@ -565,6 +581,8 @@ describe("witness processes", () => {
         "  cluster_id: acme",
         "  bind_addr: 127.0.0.1:7001",
         `  data_dir: ${JSON.stringify(join(directory, "raft"))}`,
+        // node1's key: the witnesses answer only queries a node of the customer signs.
+        `  key_file: ${JSON.stringify(keyFile)}`,
         "protected_tables:",
         "  - name: audit_log",
         "witnz_nodes:",
@@ -663,6 +681,12 @@ describe("witness processes", () => {
             customerId: CUSTOMER,
             table: "public.t_tls",
             size: 3n,
+            auth: queryAuth(querySigner(), {
+              method: "GetVerdict",
+              customerId: CUSTOMER,
+              table: "public.t_tls",
+              size: 3,
+            }),
           });
           return response.found ? response.verdict : undefined;
         }, "a verdict over TLS");
@@ -680,12 +704,20 @@ describe("witness processes", () => {
         const refused = connectWitness(stranger);
         try {
           refusals.push(
-            await refused.client.listLatest({ customerId: CUSTOMER }, { timeoutMs: 5_000 }).then(
-              () => {
-                throw new Error(`${stranger.url} answered without the witness's CA`);
-              },
-              (error: unknown) => ConnectError.from(error),
-            ),
+            await refused.client
+              .listLatest(
+                {
+                  customerId: CUSTOMER,
+                  auth: queryAuth(querySigner(), { method: "ListLatest", customerId: CUSTOMER }),
+                },
+                { timeoutMs: 5_000 },
+              )
+              .then(
+                () => {
+                  throw new Error(`${stranger.url} answered without the witness's CA`);
+                },
+                (error: unknown) => ConnectError.from(error),
+              ),
           );
         } finally {
           refused.close();
@@ -697,6 +729,59 @@ describe("witness processes", () => {
     } finally {
       for (const submitter of tlsSubmitters) await submitter.stop();
       await witness.stop();
+    }
+  });
+
+  test("queries answer only a node of the customer, signed and recent", async () => {
+    const connection = client();
+    const signed = (signer: { nodeId: string; privateKey: KeyObject }, nowMs?: number) =>
+      queryAuth(signer, { method: "ListLatest", customerId: CUSTOMER }, nowMs);
+    const refusal = (auth: ReturnType<typeof signed> | undefined) =>
+      connection.client
+        .listLatest({ customerId: CUSTOMER, ...(auth === undefined ? {} : { auth }) })
+        .then(
+          () => "answered",
+          (error: unknown) => rejectionCodeOf(error) ?? String(error),
+        );
+    const stranger = new FixtureNode("node1", "other-customer");
+    try {
+      const answered = await connection.client.listLatest({
+        customerId: CUSTOMER,
+        auth: signed(querySigner()),
+      });
+      expect(answered.tables.length).toBeGreaterThan(0);
+      expect(await refusal(undefined)).toBe("WITNZ_WITNESS_QUERY_UNSIGNED");
+      // A key the witness does not hold for node1 of this customer.
+      expect(
+        await refusal(signed({ nodeId: "node1", privateKey: stranger.signer.privateKey })),
+      ).toBe("WITNZ_WITNESS_SIGNATURE_INVALID");
+      expect(
+        await refusal(signed({ nodeId: "node9", privateKey: stranger.signer.privateKey })),
+      ).toBe("WITNZ_WITNESS_NODE_UNKNOWN");
+      // Signed for another question: the signature covers the method and what is asked.
+      const forVerdict = queryAuth(querySigner(), {
+        method: "GetVerdict",
+        customerId: CUSTOMER,
+        table: "public.t_unanimous",
+        size: 5,
+      });
+      expect(await refusal(forVerdict)).toBe("WITNZ_WITNESS_SIGNATURE_INVALID");
+      // Signed ten minutes ago: outside the window.
+      expect(await refusal(signed(querySigner(), Date.now() - 600_000))).toBe(
+        "WITNZ_WITNESS_QUERY_EXPIRED",
+      );
+      const metrics = await witnesses[0]!.metrics();
+      for (const code of [
+        "WITNZ_WITNESS_QUERY_UNSIGNED",
+        "WITNZ_WITNESS_QUERY_EXPIRED",
+        "WITNZ_WITNESS_NODE_UNKNOWN",
+      ]) {
+        expect(metrics).toMatch(
+          new RegExp(`witnz_witness_rejections_total\\{code="${code}"\\} [1-9]`),
+        );
+      }
+    } finally {
+      connection.close();
     }
   });
 

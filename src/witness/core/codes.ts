@@ -1,4 +1,4 @@
-// Why a witness refuses a submission: one code per reason, each carried to the client in the
+// Why a witness refuses a submission or a query: one code per reason, each carried to the client in the
 // RPC error and counted in the witness's metrics. docs/design/witness.md lists them.
 
 export const WITNESS_REJECTION_CODES = [
@@ -10,6 +10,8 @@ export const WITNESS_REJECTION_CODES = [
   "WITNZ_WITNESS_REPLAY",
   "WITNZ_WITNESS_SEQUENCE_BACKWARDS",
   "WITNZ_WITNESS_CHECKPOINT_INVALID",
+  "WITNZ_WITNESS_QUERY_UNSIGNED",
+  "WITNZ_WITNESS_QUERY_EXPIRED",
 ] as const;
 export type WitnessRejectionCode = (typeof WITNESS_REJECTION_CODES)[number];
 

@@ -31,6 +31,14 @@ export {
 } from "./envelope.js";
 export * from "./limits.js";
 export {
+  checkQuery,
+  QUERY_CLOCK_SKEW_SECONDS,
+  QUERY_HEADER,
+  type QueryFields,
+  type QueryMethod,
+  queryMessage,
+} from "./query.js";
+export {
   decideVote,
   majorityThreshold,
   type NodeValue,

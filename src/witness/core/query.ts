@@ -1,0 +1,85 @@
+// Queries (GetVerdict, ListLatest, GetCosignedCheckpoint) answer only a node registered for the
+// customer asked about: the node signs the query's text with the key its submissions are signed
+// with, and the witness checks the signature and that the signing time is near its own clock.
+// A signed query can be replayed within that window; it only reads what its signer may read.
+import { ed25519Verify } from "../../crypto/index.js";
+import type { NodeRegistry } from "./admission.js";
+import { type Rejection, reject } from "./codes.js";
+
+/** The first line: unmistakable for a checkpoint (decimal size) or a submission envelope. */
+export const QUERY_HEADER = "witnz-query/v1";
+/** How far the signing time may be from the witness's clock, either way. */
+export const QUERY_CLOCK_SKEW_SECONDS = 300;
+
+export type QueryMethod = "GetVerdict" | "ListLatest" | "GetCosignedCheckpoint";
+
+export interface QueryFields {
+  readonly method: QueryMethod;
+  readonly customerId: string;
+  readonly nodeId: string;
+  readonly timeUnixSeconds: number;
+  /** GetVerdict and GetCosignedCheckpoint. */
+  readonly table?: string;
+  /** GetVerdict (0: the latest). */
+  readonly size?: number;
+}
+
+/**
+ * ```
+ * witnz-query/v1
+ * method <GetVerdict | ListLatest | GetCosignedCheckpoint>
+ * customer "<customer id as a JSON string>"
+ * node "<node id as a JSON string>"
+ * time <decimal seconds since the Unix epoch>
+ * table "<table as a JSON string>" | table -
+ * size <decimal> | size -
+ * ```
+ * Every line ends in a newline.
+ */
+export function queryMessage(fields: QueryFields): Buffer {
+  const lines = [
+    QUERY_HEADER,
+    `method ${fields.method}`,
+    `customer ${JSON.stringify(fields.customerId)}`,
+    `node ${JSON.stringify(fields.nodeId)}`,
+    `time ${fields.timeUnixSeconds}`,
+    `table ${fields.table === undefined ? "-" : JSON.stringify(fields.table)}`,
+    `size ${fields.size === undefined ? "-" : fields.size}`,
+  ];
+  return Buffer.from(`${lines.join("\n")}\n`, "utf8");
+}
+
+/** Undefined when the query may be answered; the refusal otherwise. */
+export function checkQuery(
+  registry: NodeRegistry,
+  fields: QueryFields | undefined,
+  signature: Uint8Array,
+  nowUnixSeconds: number,
+): Rejection | undefined {
+  if (fields === undefined || fields.nodeId === "" || signature.length === 0) {
+    return reject(
+      "WITNZ_WITNESS_QUERY_UNSIGNED",
+      "queries must be signed by a node registered for the customer (auth)",
+    );
+  }
+  const verifier = registry.get(fields.customerId)?.get(fields.nodeId);
+  if (verifier === undefined) {
+    return reject(
+      "WITNZ_WITNESS_NODE_UNKNOWN",
+      `node ${JSON.stringify(fields.nodeId)} is not registered for customer ${JSON.stringify(fields.customerId)}`,
+    );
+  }
+  if (!ed25519Verify(verifier.publicKey, queryMessage(fields), signature)) {
+    return reject(
+      "WITNZ_WITNESS_SIGNATURE_INVALID",
+      `the query signature does not verify with the key registered for ${fields.nodeId}`,
+    );
+  }
+  if (Math.abs(nowUnixSeconds - fields.timeUnixSeconds) > QUERY_CLOCK_SKEW_SECONDS) {
+    return reject(
+      "WITNZ_WITNESS_QUERY_EXPIRED",
+      `the query was signed at ${fields.timeUnixSeconds}, more than ${QUERY_CLOCK_SKEW_SECONDS} s from this witness's clock (${nowUnixSeconds})`,
+    );
+  }
+  return undefined;
+}
