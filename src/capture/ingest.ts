@@ -132,6 +132,11 @@ export class Ingester {
   #confirmedLsn: Lsn | undefined;
   #hasRecordedEnd: boolean;
   #progress: Progress | undefined;
+  /**
+   * How far the open transaction got in this batch, staged as `capture-progress` once, when the
+   * batch commits, rather than after every change: the batch holds only the last value anyway.
+   */
+  #stagedProgress: Progress | undefined;
   #batch: StoreBatch | undefined;
   #stagedChanges = 0;
   #stagedRows = new Map<string, number>();
@@ -176,6 +181,15 @@ export class Ingester {
   /** Changes staged but not yet durable. */
   get stagedChanges(): number {
     return this.#stagedChanges;
+  }
+
+  /**
+   * True when the batch holds `batchChangesMax` changes: commit it before staging more changes.
+   * A transaction's commit may still join it, so a transaction of exactly that many changes
+   * costs one durable commit, not two.
+   */
+  get full(): boolean {
+    return this.#stagedChanges >= this.#batchChangesMax;
   }
 
   /** True when a transaction's end is staged and waits for a durable commit to be acknowledged. */
@@ -228,8 +242,9 @@ export class Ingester {
   }
 
   /**
-   * Stages one assembler event. Returns true when the caller should commit now (a batch is
-   * full, or a violation waits to be alerted).
+   * Stages one assembler event. Returns true when the caller should commit now (a violation
+   * waits to be alerted, or a transaction recorded before is to be acknowledged again). The
+   * caller commits a `full` batch before it stages the next changes.
    */
   stage(event: AssemblerEvent): boolean {
     if (event.kind === "commit") {
@@ -243,10 +258,11 @@ export class Ingester {
       batch.setMeta(CAPTURE_LSN_META, encodeLsn(event.endLsn));
       this.#hasRecordedEnd = true;
       batch.setMeta(CAPTURE_PROGRESS_META, new Uint8Array());
+      this.#stagedProgress = undefined;
       this.#pendingAcknowledge = event.endLsn;
       this.#progress = undefined;
       this.#stagedChanges += 1;
-      return this.#stagedChanges >= this.#batchChangesMax || this.#stagedViolations.length > 0;
+      return this.#stagedViolations.length > 0;
     }
     let commitNow = false;
     let last: Change | undefined;
@@ -259,15 +275,12 @@ export class Ingester {
     }
     if (last !== undefined) {
       // Inside a transaction, record how far it got so a crash resumes exactly here.
-      this.#currentBatch().setMeta(
-        CAPTURE_PROGRESS_META,
-        encodeProgress({
-          commitLsn: last.position.commitLsn,
-          changesDone: last.position.index + 1,
-        }),
-      );
+      this.#stagedProgress = {
+        commitLsn: last.position.commitLsn,
+        changesDone: last.position.index + 1,
+      };
     }
-    return commitNow || this.#stagedChanges >= this.#batchChangesMax;
+    return commitNow;
   }
 
   #stageChange(change: Change): void {
@@ -362,6 +375,9 @@ export class Ingester {
       confirmedLsn !== undefined &&
       (this.#confirmedLsn === undefined || confirmedLsn > this.#confirmedLsn);
     if (persistConfirmed) batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(confirmedLsn));
+    if (batch !== undefined && this.#stagedProgress !== undefined) {
+      batch.setMeta(CAPTURE_PROGRESS_META, encodeProgress(this.#stagedProgress));
+    }
     const rowsByTable = this.#stagedRows;
     const violations = this.#stagedViolations;
     let rowsAppended = 0;
@@ -377,6 +393,7 @@ export class Ingester {
       state.nodes.storage = this.#store.treeNodes(table);
     }
     this.#batch = undefined;
+    this.#stagedProgress = undefined;
     this.#stagedChanges = 0;
     this.#stagedRows = new Map();
     this.#stagedViolations = [];
