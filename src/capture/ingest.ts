@@ -15,7 +15,14 @@ import {
   tableOrigin,
   witnzExtensions,
 } from "../checkpoint/index.js";
-import { chainHash, dataHash, encodeRow, GENESIS_CHAIN_HASH } from "../hash/index.js";
+import {
+  chainHash,
+  dataHash,
+  encodeRow,
+  GENESIS_CHAIN_HASH,
+  RowEncoder,
+  type RowImage,
+} from "../hash/index.js";
 import { MerkleTree, type TreeNodeStore } from "../merkle/index.js";
 import { formatLsn, LSN_ZERO, type Lsn, toLsn } from "../postgres/index.js";
 import type { StoreBatch, TreeNodeStorage, WitnzStore } from "../store/index.js";
@@ -80,6 +87,8 @@ interface TableState {
   layout: TableLayout | undefined;
   chainHash: Uint8Array;
   size: number;
+  /** Encodes the rows of the layout inserts last came in; replaced when another one arrives. */
+  rowEncoder: RowEncoder | undefined;
 }
 
 export interface CommittedBatch {
@@ -220,6 +229,7 @@ export class Ingester {
       layout: layoutBytes === undefined ? undefined : decodeTableLayout(layoutBytes),
       chainHash: head?.chainHash ?? GENESIS_CHAIN_HASH,
       size,
+      rowEncoder: undefined,
     };
     this.#tables.set(table, state);
     return state;
@@ -296,7 +306,7 @@ export class Ingester {
         batch.setMeta(tableLayoutMetaName(change.table), encodeTableLayout(change.layout));
         return;
       case "insert": {
-        const encoded = encodeRow(change.row);
+        const encoded = this.#rowEncoder(state, change.row).encode(change.row.values);
         const data = dataHash(
           this.#options.observeRow === undefined ? encoded : this.#options.observeRow(encoded),
         );
@@ -336,6 +346,21 @@ export class Ingester {
         return;
       }
     }
+  }
+
+  /** An encoder for rows like `row`: the assembler hands every row of a relation one columns array. */
+  #rowEncoder(state: TableState, row: RowImage): RowEncoder {
+    const encoder = state.rowEncoder;
+    if (
+      encoder !== undefined &&
+      encoder.columns === row.columns &&
+      encoder.schema === row.schema &&
+      encoder.table === row.table
+    ) {
+      return encoder;
+    }
+    state.rowEncoder = new RowEncoder(row.schema, row.table, row.columns);
+    return state.rowEncoder;
   }
 
   /** Signs and stages a checkpoint for every table advanced in this batch. */
