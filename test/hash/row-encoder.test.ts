@@ -29,7 +29,7 @@ describe("RowEncoder", () => {
           }
         },
       ),
-      { seed: 3, numRuns: 200 },
+      { seed: 3, numRuns: 50 },
     );
   });
 
