@@ -69,6 +69,12 @@ export interface BenchCaptureResult {
     readonly nodeStartupMs: number;
     /** Where the time goes: the baseline decode plus each row encoded and chain-hashed. */
     readonly breakdownMs: { readonly decodeHashed: number };
+    /**
+     * CPU time of the node's main thread over captureMs, per row (Linux; null elsewhere): where
+     * capture's work runs, and a figure that moves far less than wall time when other work
+     * shares the machine.
+     */
+    readonly nodeMainThreadCpuMicrosecondsPerRow: number | null;
   };
   readonly detection: {
     readonly updates: number;
@@ -171,9 +177,11 @@ export async function benchCapture(options: BenchCaptureOptions = {}): Promise<B
     exited.catch(() => {});
     await Promise.race([waitForReady(httpPort), exited]);
     const readyAt = performance.now();
+    const cpuAtReadyMs = mainThreadCpuMs(node.pid!);
     store = await openStore(join(directory, "data"));
     await Promise.race([waitForChain(store, rows), exited]);
     const captureMs = performance.now() - readyAt;
+    const cpuAtDoneMs = mainThreadCpuMs(node.pid!);
     sampler.stop();
     const peakBytes = sampler.peakBytes();
 
@@ -198,6 +206,10 @@ export async function benchCapture(options: BenchCaptureOptions = {}): Promise<B
         ratioGoalMin: RATIO_GOAL_MIN,
         nodeStartupMs: round(readyAt - spawnedAt),
         breakdownMs: { decodeHashed: round(decodeHashedMs) },
+        nodeMainThreadCpuMicrosecondsPerRow:
+          cpuAtReadyMs === null || cpuAtDoneMs === null
+            ? null
+            : round(((cpuAtDoneMs - cpuAtReadyMs) * 1000) / rows, 2),
       },
       detection: {
         updates,
@@ -382,6 +394,22 @@ class RssSampler {
     const match = new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(text);
     return match === null ? null : Number(match[1]) * 1024;
   }
+}
+
+/** Clock ticks per second of /proc/<pid>/task/<tid>/stat (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process's main thread, in milliseconds; null without /proc. */
+function mainThreadCpuMs(processId: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${processId}/task/${processId}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // Fields after the command name, which ends with the last ")": state is field 3, utime 14.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function waitForReady(httpPort: number): Promise<void> {

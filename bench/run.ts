@@ -3,6 +3,7 @@
 import { benchCapture } from "./capture.js";
 import { benchCluster } from "./cluster.js";
 import { benchHash } from "./hash.js";
+import { benchIngest } from "./ingest.js";
 import { benchMerkle } from "./merkle.js";
 import { benchRaft } from "./raft.js";
 import { benchStore } from "./store.js";
@@ -14,6 +15,7 @@ const startedAt = new Date().toISOString();
 const hash = benchHash({ rows: quick ? 50_000 : 500_000, repeats: quick ? 3 : 5 });
 const merkle = await benchMerkle({ quick });
 const store = await benchStore({ durationMs: quick ? 1000 : 3000 });
+const ingest = await benchIngest({ rows: quick ? 100_000 : 1_000_000 });
 // Each starts its own PostgreSQL; the full sizes are the 1M-row runs of the acceptance criteria.
 const capture = await benchCapture(quick ? { rows: 100_000, updates: 50 } : {});
 const verify = await benchVerify(quick ? { rows: 100_000, runs: 1 } : {});
@@ -34,6 +36,7 @@ console.log(
       hash,
       merkle,
       store,
+      ingest,
       capture,
       verify,
       raft,

@@ -84,28 +84,38 @@ function sameColumns(left: TableLayout, right: TableLayout): boolean {
   );
 }
 
-/** Text values of the primary key columns, from a full row or a key-only tuple. */
-function primaryKeyOf(
-  layout: TableLayout,
-  relation: Relation,
-  tuple: Tuple,
-): Uint8Array | undefined {
-  const values: (Uint8Array | null)[] = [];
-  for (const column of layout.primaryKey) {
-    const position = relation.columns.findIndex((candidate) => candidate.name === column);
-    const value = position < 0 ? undefined : tuple[position];
-    if (value === undefined || value === UNCHANGED_TOAST) return undefined;
-    values.push(value);
-  }
-  return values.length === 0 ? undefined : encodePrimaryKey(values);
+/**
+ * What every row of one relation shares, worked out once per relation rather than per row: its
+ * column names (one array, so a row encoder can tell rows of the same layout by identity) and
+ * where the layout's primary key columns sit among them.
+ */
+interface RelationShape {
+  readonly columns: readonly string[];
+  /** The layout the positions were found for. */
+  layout: TableLayout | undefined;
+  /** Position of each primary key column in the relation; -1 when the relation lacks it. */
+  primaryKeyPositions: readonly number[];
 }
 
-function rowOf(relation: Relation, tuple: Tuple): RowImage | undefined {
+/** Text values of the primary key columns, from a full row or a key-only tuple. */
+function primaryKeyOf(positions: readonly number[], tuple: Tuple): Uint8Array | undefined {
+  if (positions.length === 0) return undefined;
+  const values: (Uint8Array | null)[] = new Array(positions.length);
+  for (let index = 0; index < positions.length; index++) {
+    const position = positions[index]!;
+    const value = position < 0 ? undefined : tuple[position];
+    if (value === undefined || value === UNCHANGED_TOAST) return undefined;
+    values[index] = value;
+  }
+  return encodePrimaryKey(values);
+}
+
+function rowOf(relation: Relation, columns: readonly string[], tuple: Tuple): RowImage | undefined {
   if (tuple.includes(UNCHANGED_TOAST)) return undefined;
   return {
     schema: relation.schema,
     table: relation.table,
-    columns: relation.columns.map((column) => column.name),
+    columns,
     values: tuple as readonly (Uint8Array | null)[],
   };
 }
@@ -119,6 +129,8 @@ export class TransactionAssembler {
   #position: Omit<ChangePosition, "index"> | undefined;
   #changeCount = 0;
   readonly #layouts = new Map<string, TableLayout>();
+  /** Per relation (pgoutput sends a new Relation object whenever the relation changes). */
+  readonly #shapes = new WeakMap<Relation, RelationShape>();
 
   constructor(options: AssemblerOptions) {
     this.#options = options;
@@ -158,9 +170,9 @@ export class TransactionAssembler {
         return this.#relation(message.relation);
       case "insert": {
         const table = this.#options.tableName(message.relation);
-        const layout = this.#layoutFor(table, message.relation);
-        const row = rowOf(message.relation, message.newTuple);
-        const primaryKey = primaryKeyOf(layout, message.relation, message.newTuple);
+        const shape = this.#shape(message.relation, this.#layoutFor(table, message.relation));
+        const row = rowOf(message.relation, shape.columns, message.newTuple);
+        const primaryKey = primaryKeyOf(shape.primaryKeyPositions, message.newTuple);
         if (row === undefined || primaryKey === undefined) {
           throw new Error(`INSERT into ${table} without a complete row or primary key`);
         }
@@ -168,12 +180,12 @@ export class TransactionAssembler {
       }
       case "update": {
         const table = this.#options.tableName(message.relation);
-        const layout = this.#layoutFor(table, message.relation);
+        const shape = this.#shape(message.relation, this.#layoutFor(table, message.relation));
         const oldTuple = message.oldKey ?? message.oldTuple;
         const primaryKey =
-          (oldTuple && primaryKeyOf(layout, message.relation, oldTuple)) ??
-          primaryKeyOf(layout, message.relation, message.newTuple);
-        const newRow = rowOf(message.relation, message.newTuple);
+          (oldTuple && primaryKeyOf(shape.primaryKeyPositions, oldTuple)) ??
+          primaryKeyOf(shape.primaryKeyPositions, message.newTuple);
+        const newRow = rowOf(message.relation, shape.columns, message.newTuple);
         const keyChanged = message.oldKey !== null;
         return this.#emit([
           {
@@ -189,9 +201,9 @@ export class TransactionAssembler {
       }
       case "delete": {
         const table = this.#options.tableName(message.relation);
-        const layout = this.#layoutFor(table, message.relation);
+        const shape = this.#shape(message.relation, this.#layoutFor(table, message.relation));
         const oldTuple = message.oldKey ?? message.oldTuple;
-        const primaryKey = oldTuple ? primaryKeyOf(layout, message.relation, oldTuple) : undefined;
+        const primaryKey = oldTuple ? primaryKeyOf(shape.primaryKeyPositions, oldTuple) : undefined;
         return this.#emit([
           {
             kind: "violation",
@@ -224,9 +236,34 @@ export class TransactionAssembler {
   }
 
   #next(): ChangePosition {
-    const position = { ...this.#open(), index: this.#changeCount };
+    const open = this.#open();
+    // Spelled out: spreading an object that holds a bigint takes V8's slow path, per change.
+    const position: ChangePosition = {
+      commitLsn: open.commitLsn,
+      commitTimeUnixMicroseconds: open.commitTimeUnixMicroseconds,
+      xid: open.xid,
+      index: this.#changeCount,
+    };
     this.#changeCount += 1;
     return position;
+  }
+
+  #shape(relation: Relation, layout: TableLayout): RelationShape {
+    let shape = this.#shapes.get(relation);
+    if (shape === undefined) {
+      shape = {
+        columns: relation.columns.map((column) => column.name),
+        layout: undefined,
+        primaryKeyPositions: [],
+      };
+      this.#shapes.set(relation, shape);
+    }
+    if (shape.layout !== layout) {
+      const columns = shape.columns;
+      shape.primaryKeyPositions = layout.primaryKey.map((column) => columns.indexOf(column));
+      shape.layout = layout;
+    }
+    return shape;
   }
 
   #emit(changes: Change[]): AssemblerEvent {

@@ -15,7 +15,14 @@ import {
   tableOrigin,
   witnzExtensions,
 } from "../checkpoint/index.js";
-import { chainHash, dataHash, encodeRow, GENESIS_CHAIN_HASH } from "../hash/index.js";
+import {
+  chainHash,
+  dataHash,
+  encodeRow,
+  GENESIS_CHAIN_HASH,
+  RowEncoder,
+  type RowImage,
+} from "../hash/index.js";
 import { MerkleTree, type TreeNodeStore } from "../merkle/index.js";
 import { formatLsn, LSN_ZERO, type Lsn, toLsn } from "../postgres/index.js";
 import type { StoreBatch, TreeNodeStorage, WitnzStore } from "../store/index.js";
@@ -80,6 +87,8 @@ interface TableState {
   layout: TableLayout | undefined;
   chainHash: Uint8Array;
   size: number;
+  /** Encodes the rows of the layout inserts last came in; replaced when another one arrives. */
+  rowEncoder: RowEncoder | undefined;
 }
 
 export interface CommittedBatch {
@@ -132,6 +141,11 @@ export class Ingester {
   #confirmedLsn: Lsn | undefined;
   #hasRecordedEnd: boolean;
   #progress: Progress | undefined;
+  /**
+   * How far the open transaction got in this batch, staged as `capture-progress` once, when the
+   * batch commits, rather than after every change: the batch holds only the last value anyway.
+   */
+  #stagedProgress: Progress | undefined;
   #batch: StoreBatch | undefined;
   #stagedChanges = 0;
   #stagedRows = new Map<string, number>();
@@ -178,6 +192,15 @@ export class Ingester {
     return this.#stagedChanges;
   }
 
+  /**
+   * True when the batch holds `batchChangesMax` changes: commit it before staging more changes.
+   * A transaction's commit may still join it, so a transaction of exactly that many changes
+   * costs one durable commit, not two.
+   */
+  get full(): boolean {
+    return this.#stagedChanges >= this.#batchChangesMax;
+  }
+
   /** True when a transaction's end is staged and waits for a durable commit to be acknowledged. */
   get hasPendingAcknowledge(): boolean {
     return this.#pendingAcknowledge !== undefined;
@@ -206,6 +229,7 @@ export class Ingester {
       layout: layoutBytes === undefined ? undefined : decodeTableLayout(layoutBytes),
       chainHash: head?.chainHash ?? GENESIS_CHAIN_HASH,
       size,
+      rowEncoder: undefined,
     };
     this.#tables.set(table, state);
     return state;
@@ -228,8 +252,9 @@ export class Ingester {
   }
 
   /**
-   * Stages one assembler event. Returns true when the caller should commit now (a batch is
-   * full, or a violation waits to be alerted).
+   * Stages one assembler event. Returns true when the caller should commit now (a violation
+   * waits to be alerted, or a transaction recorded before is to be acknowledged again). The
+   * caller commits a `full` batch before it stages the next changes.
    */
   stage(event: AssemblerEvent): boolean {
     if (event.kind === "commit") {
@@ -243,10 +268,11 @@ export class Ingester {
       batch.setMeta(CAPTURE_LSN_META, encodeLsn(event.endLsn));
       this.#hasRecordedEnd = true;
       batch.setMeta(CAPTURE_PROGRESS_META, new Uint8Array());
+      this.#stagedProgress = undefined;
       this.#pendingAcknowledge = event.endLsn;
       this.#progress = undefined;
       this.#stagedChanges += 1;
-      return this.#stagedChanges >= this.#batchChangesMax || this.#stagedViolations.length > 0;
+      return this.#stagedViolations.length > 0;
     }
     let commitNow = false;
     let last: Change | undefined;
@@ -259,15 +285,12 @@ export class Ingester {
     }
     if (last !== undefined) {
       // Inside a transaction, record how far it got so a crash resumes exactly here.
-      this.#currentBatch().setMeta(
-        CAPTURE_PROGRESS_META,
-        encodeProgress({
-          commitLsn: last.position.commitLsn,
-          changesDone: last.position.index + 1,
-        }),
-      );
+      this.#stagedProgress = {
+        commitLsn: last.position.commitLsn,
+        changesDone: last.position.index + 1,
+      };
     }
-    return commitNow || this.#stagedChanges >= this.#batchChangesMax;
+    return commitNow;
   }
 
   #stageChange(change: Change): void {
@@ -283,7 +306,7 @@ export class Ingester {
         batch.setMeta(tableLayoutMetaName(change.table), encodeTableLayout(change.layout));
         return;
       case "insert": {
-        const encoded = encodeRow(change.row);
+        const encoded = this.#rowEncoder(state, change.row).encode(change.row.values);
         const data = dataHash(
           this.#options.observeRow === undefined ? encoded : this.#options.observeRow(encoded),
         );
@@ -325,6 +348,21 @@ export class Ingester {
     }
   }
 
+  /** An encoder for rows like `row`: the assembler hands every row of a relation one columns array. */
+  #rowEncoder(state: TableState, row: RowImage): RowEncoder {
+    const encoder = state.rowEncoder;
+    if (
+      encoder !== undefined &&
+      encoder.columns === row.columns &&
+      encoder.schema === row.schema &&
+      encoder.table === row.table
+    ) {
+      return encoder;
+    }
+    state.rowEncoder = new RowEncoder(row.schema, row.table, row.columns);
+    return state.rowEncoder;
+  }
+
   /** Signs and stages a checkpoint for every table advanced in this batch. */
   #stageCheckpoints(batch: StoreBatch): string[] {
     const tables = [...this.#advanced];
@@ -362,6 +400,9 @@ export class Ingester {
       confirmedLsn !== undefined &&
       (this.#confirmedLsn === undefined || confirmedLsn > this.#confirmedLsn);
     if (persistConfirmed) batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(confirmedLsn));
+    if (batch !== undefined && this.#stagedProgress !== undefined) {
+      batch.setMeta(CAPTURE_PROGRESS_META, encodeProgress(this.#stagedProgress));
+    }
     const rowsByTable = this.#stagedRows;
     const violations = this.#stagedViolations;
     let rowsAppended = 0;
@@ -377,6 +418,7 @@ export class Ingester {
       state.nodes.storage = this.#store.treeNodes(table);
     }
     this.#batch = undefined;
+    this.#stagedProgress = undefined;
     this.#stagedChanges = 0;
     this.#stagedRows = new Map();
     this.#stagedViolations = [];

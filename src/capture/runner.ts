@@ -263,19 +263,26 @@ export class CaptureRunner {
       }
       const event = assembler.push(message);
       if (event === undefined) continue;
-      const full = ingester.stage(event);
+      // A full batch is committed before more changes join it; a commit may still join it.
+      if (event.kind !== "commit" && ingester.full) await this.#commit(stream, ingester);
+      const commitNow = ingester.stage(event);
       // Group commit: a transaction end is made durable once no further message is waiting,
       // so a burst of small transactions shares one flush.
       const drained = stream.queuedMessages === 0;
-      if (full || (ingester.hasPendingAcknowledge && drained)) {
-        const committed = await ingester.commit(stream.confirmedLsn);
-        if (committed.acknowledgeLsn !== undefined) {
-          stream.acknowledge(committed.acknowledgeLsn);
-          this.#acknowledgedLsn = committed.acknowledgeLsn;
-        }
-        options.onCommitted?.(committed);
+      if (commitNow || (ingester.hasPendingAcknowledge && drained)) {
+        await this.#commit(stream, ingester);
       }
     }
+  }
+
+  /** Commits what is staged, durably, then acknowledges the transaction end it closes. */
+  async #commit(stream: ReplicationStream, ingester: Ingester): Promise<void> {
+    const committed = await ingester.commit(stream.confirmedLsn);
+    if (committed.acknowledgeLsn !== undefined) {
+      stream.acknowledge(committed.acknowledgeLsn);
+      this.#acknowledgedLsn = committed.acknowledgeLsn;
+    }
+    this.#options.onCommitted?.(committed);
   }
 }
 

@@ -1,5 +1,6 @@
 export { chainHash, dataHash, extendChain, GENESIS_CHAIN_HASH } from "./chain.js";
 export { decodePrimaryKey, encodePrimaryKey } from "./primary-key.js";
+export { RowEncoder } from "./row-encoder.js";
 export {
   decodeRow,
   encodeRow,
