@@ -13,7 +13,9 @@ import { chainHash, GENESIS_CHAIN_HASH } from "../hash/index.js";
 import { leafHash, MerkleError, MerkleTree, nodeHash } from "../merkle/index.js";
 import {
   type ChainEntry,
+  DATA_HASH_BLOCK_ENTRIES,
   encodeViolationRecord,
+  HASH_BYTES,
   StoreError,
   type TreeNodeStorage,
   type ViolationEntry,
@@ -377,6 +379,71 @@ class PrimaryKeyChecker {
 
 // ---- one table --------------------------------------------------------------------------
 
+/**
+ * The data hash blocks, where the store has them: each must hold exactly the data hashes of the
+ * entries it covers (up to the chain's size), since verification trusts them instead of reading
+ * the entries. A block may be absent (a store from before blocks, or restored from a peer).
+ */
+class DataHashBlockChecker {
+  #index = -1;
+  #block: Uint8Array | undefined;
+
+  constructor(
+    private readonly store: WitnzStore,
+    private readonly table: string,
+    private readonly problems: ProblemLog,
+  ) {}
+
+  check(seq: number, dataHash: Uint8Array): void {
+    const index = Math.floor((seq - 1) / DATA_HASH_BLOCK_ENTRIES);
+    if (index !== this.#index) {
+      this.#index = index;
+      const block = readOrUnreadable(() => this.store.dataHashBlock(this.table, index));
+      this.#block = block === UNREADABLE ? undefined : block;
+      if (block === UNREADABLE) this.#sizeProblem(seq, "is not a whole number of hashes");
+    }
+    const block = this.#block;
+    if (block === undefined) return;
+    const start = ((seq - 1) % DATA_HASH_BLOCK_ENTRIES) * HASH_BYTES;
+    if (start + HASH_BYTES > block.length) {
+      this.#sizeProblem(seq, `ends before entry ${seq}`);
+      this.#block = undefined;
+      return;
+    }
+    if (!equalBytes(block.subarray(start, start + HASH_BYTES), dataHash)) {
+      this.problems.add(
+        "data-hash-block-mismatch",
+        seq,
+        () => `the data hash block holds another data hash for entry ${seq} than the entry`,
+      );
+    }
+  }
+
+  /** The block holding the chain's last entry must end with it; none may lie beyond it. */
+  finish(chainSize: number): void {
+    const last = chainSize === 0 ? -1 : Math.floor((chainSize - 1) / DATA_HASH_BLOCK_ENTRIES);
+    if (last >= 0) {
+      const block = readOrUnreadable(() => this.store.dataHashBlock(this.table, last));
+      const expected = (chainSize - last * DATA_HASH_BLOCK_ENTRIES) * HASH_BYTES;
+      if (block !== UNREADABLE && block !== undefined && block.length > expected) {
+        this.#sizeProblem(chainSize, `holds entries past the chain's end (${chainSize})`);
+      }
+    }
+    const beyond = readOrUnreadable(() => this.store.dataHashBlock(this.table, last + 1));
+    if (beyond !== undefined) {
+      this.#sizeProblem(chainSize + 1, `is stored past the chain's end (${chainSize})`);
+    }
+  }
+
+  #sizeProblem(seq: number, what: string): void {
+    this.problems.add(
+      "data-hash-block-size",
+      seq,
+      () => `the data hash block of entry ${seq} ${what}`,
+    );
+  }
+}
+
 function checkTable(
   store: WitnzStore,
   table: string,
@@ -403,6 +470,7 @@ function checkTable(
     problems,
     headSize ?? Number.MAX_SAFE_INTEGER,
   );
+  const blocks = new DataHashBlockChecker(store, table, problems);
   let previous: Uint8Array | undefined = GENESIS_CHAIN_HASH;
   let entriesChecked = 0;
   /** The stored chain hash of the last position walked, and of the checkpoint's size. */
@@ -436,6 +504,7 @@ function checkTable(
         if (seq === checkpointSize) checkpointChainHash = entry.chainHash;
         tree.addLeaf(seq - 1, leafHash(entry.dataHash), linked);
         primaryKeys.check(seq, entry.primaryKey);
+        blocks.check(seq, entry.dataHash);
         entriesChecked += 1;
       },
       missing(from, to) {
@@ -484,6 +553,7 @@ function checkTable(
   }
   tree.finish(chainSize);
   primaryKeys.finish();
+  blocks.finish(chainSize);
   if (latest !== UNREADABLE && latest !== undefined) {
     checkCheckpoint(store, table, problems, latest, chainSize, checkpointChainHash);
   }

@@ -14,6 +14,10 @@ export type IntegrityProblemKind =
   | "chain-hash-mismatch"
   /** A chain entry lies past the head's size. */
   | "chain-entry-beyond-head"
+  /** A data hash block differs from the data hashes of the entries it covers. */
+  | "data-hash-block-mismatch"
+  /** A data hash block holds fewer or more hashes than the entries it covers, or bad bytes. */
+  | "data-hash-block-size"
   /** The head's bytes do not have the chain head layout. */
   | "chain-head-unreadable"
   /** The head's chain hash differs from the chain hash of the entry at the head's size. */

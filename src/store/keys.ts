@@ -65,6 +65,7 @@ export const KeyTag = {
   reservedRaftLogEntry: 0x0a,
   reservedRaftStableState: 0x0b,
   reservedWitnessSubmission: 0x0c,
+  dataHashBlock: 0x0d,
 } as const;
 export type KeyTag = (typeof KeyTag)[keyof typeof KeyTag];
 
@@ -153,6 +154,19 @@ export function decodeChainEntryKey(key: Uint8Array): ChainEntryKey {
   const { name, end } = readName(key, TAG_BYTES, "table name");
   expectLength(key, end + UINT64_BYTES, "chain entry");
   return { table: name, seq: readUint64(key, end) };
+}
+
+// ---- data hash blocks ----------------------------------------------------------------------
+
+/** Chain entries per data hash block: block b holds seqs b * 4096 + 1 up to (b + 1) * 4096. */
+export const DATA_HASH_BLOCK_ENTRIES = 4096;
+
+/** The block of `table`'s data hashes with index `block` (0-based). */
+export function encodeDataHashBlockKey(table: string, block: number): Uint8Array {
+  assertCount(block, "a data hash block index");
+  const key = tablePrefix(KeyTag.dataHashBlock, table, UINT64_BYTES);
+  writeUint64(key, key.length - UINT64_BYTES, block);
+  return key;
 }
 
 // ---- primary-key index -------------------------------------------------------------------

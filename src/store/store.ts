@@ -8,6 +8,7 @@ import {
   assertCount,
   assertSequence,
   chainHeadKeyRange,
+  DATA_HASH_BLOCK_ENTRIES,
   decodeAlertDueKey,
   decodeChainEntryKey,
   decodeChainHeadKey,
@@ -18,6 +19,7 @@ import {
   encodeChainEntryKey,
   encodeChainHeadKey,
   encodeCheckpointKey,
+  encodeDataHashBlockKey,
   encodeMetaKey,
   encodePrimaryKeyIndexKey,
   encodeTreeNodeKey,
@@ -44,6 +46,7 @@ import {
   type ChainEntry,
   type ChainEntryWindow,
   type ChainHead,
+  corruptValue,
   decodeAlertRecordValue,
   decodeChainEntryValue,
   decodeChainHeadValue,
@@ -60,6 +63,7 @@ import {
   encodeSequenceValue,
   encodeViolationEntryValue,
   encodeViolationRecord,
+  HASH_BYTES,
   normalizeOutboxAlert,
   type OutboxAlert,
   type StoredAlert,
@@ -139,6 +143,12 @@ export interface WitnzStore {
    * stops early at the chain's end. For a full scan: nothing is allocated per entry.
    */
   readChainWindow(table: string, fromSeq: number, toSeq: number, window: ChainEntryWindow): void;
+  /**
+   * The data hashes of block `block` (entries block * 4096 + 1 onwards, 32 bytes each, in seq
+   * order, as many as the chain holds), or undefined when the store has none for it (a store
+   * written before blocks existed, or restored from a peer: read the entries instead).
+   */
+  dataHashBlock(table: string, block: number): Uint8Array | undefined;
   /** The seq of the latest entry appended with this primary key. */
   sequenceForPrimaryKey(table: string, primaryKey: Uint8Array): number | undefined;
   /**
@@ -255,6 +265,17 @@ interface StagedChain {
   chainHash: Uint8Array;
 }
 
+/**
+ * A table's data hash block as a batch extends it; `bytes` is undefined when the block cannot be
+ * kept complete (its earlier entries have no block: an older or restored store), and then it is
+ * not written.
+ */
+interface StagedBlock {
+  readonly block: number;
+  readonly bytes: Uint8Array | undefined;
+  length: number;
+}
+
 /** An alert's record, its condition, and the due-index delete and put: the batch room it takes. */
 const ALERT_OPERATIONS = 3;
 const EMPTY = new Uint8Array(0);
@@ -265,6 +286,8 @@ class KeyValueStoreBatch implements StoreBatch {
   readonly operations = new Map<string, WriteOperation & { type: "put" }>();
   readonly chains = new Map<string, StagedChain>();
   readonly violationChains = new Map<string, StagedChain>();
+  /** Each table's data hash block being extended, written at commit. */
+  readonly blocks = new Map<string, StagedBlock>();
   /** Alerts by id; each commits as its record, a condition and up to two due-index changes. */
   readonly alerts = new Map<string, StagedAlert>();
   committed = false;
@@ -278,6 +301,7 @@ class KeyValueStoreBatch implements StoreBatch {
       this.operations.size +
       this.chains.size +
       this.violationChains.size +
+      this.blocks.size +
       ALERT_OPERATIONS * this.alerts.size
     );
   }
@@ -377,10 +401,57 @@ class KeyValueStoreBatch implements StoreBatch {
     const indexed = entry.primaryKey.length > 0;
     const indexKey = indexed ? encodePrimaryKeyIndexKey(table, entry.primaryKey) : undefined;
     this.#assertRoom(indexed ? 2 : 1);
+    const block = this.#stagedBlock(table, entry.seq);
     this.stage(entryKey, entryValue);
     if (indexKey !== undefined) this.stage(indexKey, encodeSequenceValue(entry.seq));
     chain.size = entry.seq;
     chain.chainHash = entry.chainHash.slice();
+    if (block.bytes !== undefined) block.bytes.set(entry.dataHash, block.length * HASH_BYTES);
+    block.length += 1;
+  }
+
+  /** The block `seq` belongs to, as staged; a new block when `seq` starts one. */
+  #stagedBlock(table: string, seq: number): StagedBlock {
+    const index = Math.floor((seq - 1) / DATA_HASH_BLOCK_ENTRIES);
+    const staged = this.blocks.get(table);
+    if (staged !== undefined && staged.block === index) return staged;
+    // One block per table per batch: a batch crossing a block boundary commits the full block
+    // with the rest of it and goes on with the next one (a batch holds far fewer entries).
+    if (staged !== undefined) this.#flushBlock(table, staged);
+    const offset = (seq - 1) % DATA_HASH_BLOCK_ENTRIES;
+    let bytes: Uint8Array | undefined = new Uint8Array(DATA_HASH_BLOCK_ENTRIES * HASH_BYTES);
+    if (offset > 0) {
+      const committed = this.owner.dataHashBlock(table, index);
+      if (committed === undefined || committed.length !== offset * HASH_BYTES) bytes = undefined;
+      else bytes.set(committed);
+    }
+    if (!this.blocks.has(table)) this.#assertRoom(1);
+    const block: StagedBlock = { block: index, bytes, length: offset };
+    this.blocks.set(table, block);
+    return block;
+  }
+
+  /** Stages a full block's put, as one of the batch's operations. */
+  #flushBlock(table: string, block: StagedBlock): void {
+    if (block.bytes === undefined) return;
+    this.stage(
+      encodeDataHashBlockKey(table, block.block),
+      block.bytes.slice(0, block.length * HASH_BYTES),
+    );
+  }
+
+  /** The blocks' puts, for the commit. */
+  blockOperations(): WriteOperation[] {
+    const operations: WriteOperation[] = [];
+    for (const [table, block] of this.blocks) {
+      if (block.bytes === undefined) continue;
+      operations.push({
+        type: "put",
+        key: encodeDataHashBlockKey(table, block.block),
+        value: block.bytes.slice(0, block.length * HASH_BYTES),
+      });
+    }
+    return operations;
   }
 
   putCheckpoint(table: string, size: number, noteText: string): void {
@@ -512,6 +583,15 @@ class KeyValueWitnzStore implements WitnzStore {
   chainEntry(table: string, seq: number): ChainEntry | undefined {
     const value = this.keyValueStore.get(encodeChainEntryKey(table, seq));
     return value === undefined ? undefined : decodeChainEntryValue(seq, value);
+  }
+
+  dataHashBlock(table: string, block: number): Uint8Array | undefined {
+    const value = this.keyValueStore.get(encodeDataHashBlockKey(table, block));
+    if (value === undefined) return undefined;
+    if (value.length % HASH_BYTES !== 0 || value.length > DATA_HASH_BLOCK_ENTRIES * HASH_BYTES) {
+      throw corruptValue("data hash block", value.length);
+    }
+    return value;
   }
 
   chainEntries(table: string, fromSeq: number, toSeq: number): Iterable<ChainEntry> {
@@ -693,7 +773,10 @@ class KeyValueWitnzStore implements WitnzStore {
       () => "this batch was already committed; a batch commits once",
     );
     staging.committed = true;
-    const operations: WriteOperation[] = [...staging.operations.values()];
+    const operations: WriteOperation[] = [
+      ...staging.operations.values(),
+      ...staging.blockOperations(),
+    ];
     const conditions: WriteCondition[] = [];
     for (const chain of [...staging.chains.values(), ...staging.violationChains.values()]) {
       const committedSize =

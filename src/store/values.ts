@@ -689,7 +689,7 @@ function isJsonText(text: string): boolean {
   }
 }
 
-function corruptValue(family: string, length: number): StoreError {
+export function corruptValue(family: string, length: number): StoreError {
   return new StoreError(
     "WITNZ_STORE_CORRUPT",
     `a stored ${family} value has ${length} bytes, which is not its layout`,

@@ -94,8 +94,25 @@ export async function verifyTable(
     const cursor = new ChainCursor(store, layout.name, inOrderSafe ? size : 0);
     const visit = (row: CopyRowView): void => {
       rowsChecked += 1;
-      primaryKey.write(row);
       const digest = mode === "rows" ? hasher.digestRow(row) : undefined;
+      if (rowsChecked % progressIntervalRows === 0) {
+        options.onProgress?.({ table: layout.name, rowsChecked, rowsExpected: size, done: false });
+      }
+      // The common case: the row is the next entry, found by its data hash alone.
+      if (digest !== undefined && cursor.nextDataHashMatches(digest)) {
+        const seq = cursor.expectedSeq;
+        cursor.advance();
+        // A second row identical to one already matched (the key constraint was dropped).
+        if (seen.mark(seq)) {
+          primaryKey.write(row);
+          phantomCandidates.push({
+            primaryKey: primaryKey.bytes(),
+            dataHash: Buffer.from(digest, "latin1"),
+          });
+        }
+        return;
+      }
+      primaryKey.write(row);
       let seq = cursor.peek();
       // Whether the row's data hash is the entry's; only read when seq is set and digest is.
       let hashMatches = false;
@@ -118,9 +135,6 @@ export async function verifyTable(
         });
       } else if (digest !== undefined && !hashMatches) {
         modified.push(decodePrimaryKey(primaryKey.bytes()));
-      }
-      if (rowsChecked % progressIntervalRows === 0) {
-        options.onProgress?.({ table: layout.name, rowsChecked, rowsExpected: size, done: false });
       }
     };
     await copyTableRows(client, layout.schema, layout.table, scanColumns, visit);

@@ -183,10 +183,12 @@ describe("checkStore finds each corruption at its position", () => {
     await flipByte(encodeChainEntryKey(ORDERS, 37), 5);
     const report = await check(16);
     expect(report.ok).toBe(false);
-    // The link at 37 breaks, and the stored leaf no longer matches the edited data hash.
+    // The link at 37 breaks, and neither the stored leaf nor the data hash block matches the
+    // edited data hash.
     expect(problemsOf(report)).toEqual([
       { table: ORDERS, kind: "chain-hash-mismatch", position: 37, count: 1 },
       { table: ORDERS, kind: "tree-leaf-mismatch", level: 0, position: 36, count: 1 },
+      { table: ORDERS, kind: "data-hash-block-mismatch", position: 37, count: 1 },
     ]);
   });
 
@@ -240,6 +242,8 @@ describe("checkStore finds each corruption at its position", () => {
       { table: ORDERS, kind: "tree-node-beyond-size", level: 0, position: 99, count: 3 },
       // Entry 100's key is still in the index, but no entry of the chain accounts for it.
       { table: ORDERS, kind: "primary-key-index-extra", position: 0, count: 1 },
+      // The data hash block still holds entry 100's hash.
+      { table: ORDERS, kind: "data-hash-block-size", position: 99, count: 1 },
       { table: ORDERS, kind: "checkpoint-beyond-head", position: 100, count: 1 },
     ]);
   });
@@ -360,7 +364,7 @@ describe("formatIntegrityReport", () => {
     const text = formatIntegrityReport(await check());
     const lines = text.split("\n");
     expect(lines[0]).toBe(
-      "store integrity: CORRUPT; 2 tables, 110 chain entries checked, 2 problems",
+      "store integrity: CORRUPT; 2 tables, 110 chain entries checked, 3 problems",
     );
     expect(lines[1]).toBe(
       '  "public.events": ok; 10 entries, 18 tree nodes, checkpoint at 10, 3 violations',
@@ -372,6 +376,7 @@ describe("formatIntegrityReport", () => {
       /^ {4}chain-hash-mismatch at 37: entry 37 stores chain hash [0-9a-f]{64}/,
     );
     expect(lines[4]).toMatch(/^ {4}tree-leaf-mismatch at level 0, index 36: leaf 36 is /);
+    expect(lines[5]).toMatch(/^ {4}data-hash-block-mismatch at 37: the data hash block holds/);
     expect(text.endsWith("\n")).toBe(true);
   });
 

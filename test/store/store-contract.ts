@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import {
   ChainEntryWindow,
+  encodeDataHashBlockKey,
   encodeMetaKey,
   KEY_BYTES_MAX,
   type KeyValueStore,
@@ -384,6 +385,40 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
       }
       store.readChainWindow(table, 24, 28, window);
       expect(window.count).toBe(0);
+    });
+
+    test("data hash blocks hold every entry's data hash, 4096 per block, across batches", async () => {
+      // Batches of 1000 cross block boundaries in their middle (4096, 8192).
+      const entries = makeEntries(1, 10_000, GENESIS);
+      for (let from = 0; from < entries.length; from += 1000) {
+        const batch = store.batch();
+        for (const entry of entries.slice(from, from + 1000)) batch.appendChainEntry(table, entry);
+        await store.commit(batch);
+      }
+      const expected = (first: number, last: number) =>
+        Buffer.concat(entries.slice(first - 1, last).map((entry) => Buffer.from(entry.dataHash)));
+      expect(Buffer.from(store.dataHashBlock(table, 0)!).equals(expected(1, 4096))).toBe(true);
+      expect(Buffer.from(store.dataHashBlock(table, 1)!).equals(expected(4097, 8192))).toBe(true);
+      expect(Buffer.from(store.dataHashBlock(table, 2)!).equals(expected(8193, 10_000))).toBe(true);
+      expect(store.dataHashBlock(table, 3)).toBeUndefined();
+      expect(store.dataHashBlock("public.other", 0)).toBeUndefined();
+    });
+
+    test("a block whose start the store lacks is not written; the next one is", async () => {
+      const keyValueStore = await harness.openKeyValueStore();
+      const store = await openStoreOnKeyValueStore(keyValueStore);
+      const entries = makeEntries(1, 4100, GENESIS);
+      const first = store.batch();
+      for (const entry of entries.slice(0, 10)) first.appendChainEntry(table, entry);
+      await store.commit(first);
+      // As in a store from before blocks, or one restored from a peer: block 0 is absent.
+      await keyValueStore.write([{ type: "delete", key: encodeDataHashBlockKey(table, 0) }]);
+      const rest = store.batch();
+      for (const entry of entries.slice(10)) rest.appendChainEntry(table, entry);
+      await store.commit(rest);
+      expect(store.dataHashBlock(table, 0)).toBeUndefined();
+      expect(store.dataHashBlock(table, 1)?.length).toBe(4 * 32);
+      await store.close();
     });
 
     test("an LSN keeps all 64 bits", async () => {
