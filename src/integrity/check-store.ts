@@ -380,9 +380,11 @@ class PrimaryKeyChecker {
 // ---- one table --------------------------------------------------------------------------
 
 /**
- * The data hash blocks, where the store has them: each must hold exactly the data hashes of the
- * entries it covers (up to the chain's size), since verification trusts them instead of reading
- * the entries. A block may be absent (a store from before blocks, or restored from a peer).
+ * The data hash blocks, where the store has them: each hash must be the data hash of the entry
+ * it stands for, and no block may reach past the chain's size, since verification trusts them
+ * instead of reading the entries. A block may be absent or end early (a store from before
+ * blocks, or restored from a peer): readers then read the entries, and the next append rebuilds
+ * it.
  */
 class DataHashBlockChecker {
   #index = -1;
@@ -400,16 +402,14 @@ class DataHashBlockChecker {
       this.#index = index;
       const block = readOrUnreadable(() => this.store.dataHashBlock(this.table, index));
       this.#block = block === UNREADABLE ? undefined : block;
-      if (block === UNREADABLE) this.#sizeProblem(seq, "is not a whole number of hashes");
+      if (block === UNREADABLE) this.#sizeProblem(seq, "is not a whole number of hashes, or too long");
     }
     const block = this.#block;
     if (block === undefined) return;
     const start = ((seq - 1) % DATA_HASH_BLOCK_ENTRIES) * HASH_BYTES;
-    if (start + HASH_BYTES > block.length) {
-      this.#sizeProblem(seq, `ends before entry ${seq}`);
-      this.#block = undefined;
-      return;
-    }
+    // A block that ends early is a prefix the next append rebuilds (written by a build that did
+    // not keep blocks); readers fall back to the entries past it. Not corruption.
+    if (start + HASH_BYTES > block.length) return;
     if (!equalBytes(block.subarray(start, start + HASH_BYTES), dataHash)) {
       this.problems.add(
         "data-hash-block-mismatch",

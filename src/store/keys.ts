@@ -18,8 +18,9 @@
  *         alert due index     0x01, u64 due time ms, alert id   empty
  *   0x0a  reserved            raft log entry (u64 index)
  *   0x0b  reserved            raft stable state (name)
- *   0x0c  reserved            witness submissions (later)
- *   0x0d  .. 0xfe             unassigned
+ *   0x0c  reserved            witness submissions
+ *   0x0d  data hash block     table, u64 block index            data hashes of 1024 entries
+ *   0x0e  .. 0xfe             unassigned
  *   0xff  never used          (above every key: full scans end here)
  *
  * Field encodings:
@@ -158,8 +159,8 @@ export function decodeChainEntryKey(key: Uint8Array): ChainEntryKey {
 
 // ---- data hash blocks ----------------------------------------------------------------------
 
-/** Chain entries per data hash block: block b holds seqs b * 4096 + 1 up to (b + 1) * 4096. */
-export const DATA_HASH_BLOCK_ENTRIES = 4096;
+/** Chain entries per data hash block: block b holds seqs b * 1024 + 1 up to (b + 1) * 1024. */
+export const DATA_HASH_BLOCK_ENTRIES = 1024;
 
 /** The block of `table`'s data hashes with index `block` (0-based). */
 export function encodeDataHashBlockKey(table: string, block: number): Uint8Array {

@@ -46,3 +46,9 @@ export const SEQUENCE_MAX = Number.MAX_SAFE_INTEGER;
 export const STORE_SIZE_BYTES_MAX_DEFAULT = 2 ** 40;
 /** The memory map LMDB starts with; lmdb-js grows it by doubling when it fills. */
 export const MAP_SIZE_BYTES_INITIAL = 64 * 1024 * 1024;
+
+/**
+ * Tables one batch may append to: each writes its data hash block (up to 32 KiB) at commit, so
+ * the blocks stay within half of WRITE_BYTES_MAX. Capture's batches (1000 changes) never reach it.
+ */
+export const DATA_HASH_BLOCK_TABLES_PER_BATCH_MAX = 1024;

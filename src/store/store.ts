@@ -30,7 +30,12 @@ import {
   PAST_LAST_KEY,
   tableKeyRange,
 } from "./keys.js";
-import { META_VALUE_BYTES_MAX, PENDING_ALERTS_MAX, WRITE_OPERATIONS_MAX } from "./limits.js";
+import {
+  DATA_HASH_BLOCK_TABLES_PER_BATCH_MAX,
+  META_VALUE_BYTES_MAX,
+  PENDING_ALERTS_MAX,
+  WRITE_OPERATIONS_MAX,
+} from "./limits.js";
 import { type LmdbKeyValueStoreOptions, openLmdbKeyValueStore } from "./lmdb-key-value-store.js";
 import { createMemoryKeyValueStore } from "./memory-key-value-store.js";
 import { importSeed, isBlank, seedEntries } from "./seed.js";
@@ -144,9 +149,10 @@ export interface WitnzStore {
    */
   readChainWindow(table: string, fromSeq: number, toSeq: number, window: ChainEntryWindow): void;
   /**
-   * The data hashes of block `block` (entries block * 4096 + 1 onwards, 32 bytes each, in seq
+   * The data hashes of block `block` (entries block * 1024 + 1 onwards, 32 bytes each, in seq
    * order, as many as the chain holds), or undefined when the store has none for it (a store
-   * written before blocks existed, or restored from a peer: read the entries instead).
+   * written before blocks existed, or restored from a peer: read the entries instead). It may
+   * also end early; the entries past it are read then.
    */
   dataHashBlock(table: string, block: number): Uint8Array | undefined;
   /** The seq of the latest entry appended with this primary key. */
@@ -400,8 +406,19 @@ class KeyValueStoreBatch implements StoreBatch {
     const entryValue = encodeChainEntryValue(entry);
     const indexed = entry.primaryKey.length > 0;
     const indexKey = indexed ? encodePrimaryKeyIndexKey(table, entry.primaryKey) : undefined;
-    this.#assertRoom(indexed ? 2 : 1);
-    const block = this.#stagedBlock(table, entry.seq);
+    const index = Math.floor((entry.seq - 1) / DATA_HASH_BLOCK_ENTRIES);
+    const staged = this.blocks.get(table);
+    const startsBlock = staged === undefined || staged.block !== index;
+    // The entry, its index entry, the table's block (its first in this batch), and the full block
+    // a boundary stages.
+    this.#assertRoom((indexed ? 2 : 1) + (startsBlock ? 1 : 0));
+    storeAssert(
+      staged !== undefined || this.blocks.size < DATA_HASH_BLOCK_TABLES_PER_BATCH_MAX,
+      "WITNZ_STORE_LIMIT",
+      () =>
+        `a batch appends to at most ${DATA_HASH_BLOCK_TABLES_PER_BATCH_MAX} tables; commit this one first`,
+    );
+    const block = startsBlock ? this.#startBlock(table, index, entry.seq, staged) : staged;
     this.stage(entryKey, entryValue);
     if (indexKey !== undefined) this.stage(indexKey, encodeSequenceValue(entry.seq));
     chain.size = entry.seq;
@@ -410,41 +427,57 @@ class KeyValueStoreBatch implements StoreBatch {
     block.length += 1;
   }
 
-  /** The block `seq` belongs to, as staged; a new block when `seq` starts one. */
-  #stagedBlock(table: string, seq: number): StagedBlock {
-    const index = Math.floor((seq - 1) / DATA_HASH_BLOCK_ENTRIES);
-    const staged = this.blocks.get(table);
-    if (staged !== undefined && staged.block === index) return staged;
-    // One block per table per batch: a batch crossing a block boundary commits the full block
-    // with the rest of it and goes on with the next one (a batch holds far fewer entries).
-    if (staged !== undefined) this.#flushBlock(table, staged);
-    const offset = (seq - 1) % DATA_HASH_BLOCK_ENTRIES;
+  /**
+   * The table's block `index`, from `seq` on: what the store holds of it before `seq`, or, when
+   * its block is absent or does not end at `seq - 1` (a store from before blocks, or restored
+   * from a peer), rebuilt from the committed entries. A block that cannot be rebuilt (an entry is
+   * missing) is not written. The table's previous block, when this batch extended it, is staged
+   * whole first (a batch crossing a boundary).
+   */
+  #startBlock(
+    table: string,
+    index: number,
+    seq: number,
+    previous: StagedBlock | undefined,
+  ): StagedBlock {
+    const first = index * DATA_HASH_BLOCK_ENTRIES + 1;
+    const offset = seq - first;
     let bytes: Uint8Array | undefined = new Uint8Array(DATA_HASH_BLOCK_ENTRIES * HASH_BYTES);
     if (offset > 0) {
-      const committed = this.owner.dataHashBlock(table, index);
-      if (committed === undefined || committed.length !== offset * HASH_BYTES) bytes = undefined;
-      else bytes.set(committed);
+      let committed: Uint8Array | undefined;
+      try {
+        committed = this.owner.dataHashBlock(table, index);
+      } catch {
+        committed = undefined;
+      }
+      if (committed !== undefined && committed.length === offset * HASH_BYTES) {
+        bytes.set(committed);
+      } else {
+        let filled = 0;
+        for (const entry of this.owner.chainEntries(table, first, seq - 1)) {
+          if (entry.seq !== first + filled) break;
+          bytes.set(entry.dataHash, filled * HASH_BYTES);
+          filled += 1;
+        }
+        if (filled !== offset) bytes = undefined;
+      }
     }
-    if (!this.blocks.has(table)) this.#assertRoom(1);
+    if (previous?.bytes !== undefined && previous.length > 0) {
+      this.stage(
+        encodeDataHashBlockKey(table, previous.block),
+        previous.bytes.slice(0, previous.length * HASH_BYTES),
+      );
+    }
     const block: StagedBlock = { block: index, bytes, length: offset };
     this.blocks.set(table, block);
     return block;
   }
 
-  /** Stages a full block's put, as one of the batch's operations. */
-  #flushBlock(table: string, block: StagedBlock): void {
-    if (block.bytes === undefined) return;
-    this.stage(
-      encodeDataHashBlockKey(table, block.block),
-      block.bytes.slice(0, block.length * HASH_BYTES),
-    );
-  }
-
-  /** The blocks' puts, for the commit. */
+  /** The blocks' puts, for the commit: each table's last block, as far as the batch took it. */
   blockOperations(): WriteOperation[] {
     const operations: WriteOperation[] = [];
     for (const [table, block] of this.blocks) {
-      if (block.bytes === undefined) continue;
+      if (block.bytes === undefined || block.length === 0) continue;
       operations.push({
         type: "put",
         key: encodeDataHashBlockKey(table, block.block),

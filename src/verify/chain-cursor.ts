@@ -1,6 +1,6 @@
 // Reads a chain's entries 1..size in order, for a scan whose rows mostly come back in insert
 // order: the next row is compared with the next entry, with no index lookup. First against the
-// table's data hash block (4096 entries' data hashes in one read): a row whose data hash is the
+// table's data hash block (1024 entries' data hashes in one read): a row whose data hash is the
 // next entry's is that entry, its key included, since the hash covers every column. Otherwise,
 // or where the store has no block, against a window of entries (data hash and primary key), read
 // into buffers reused for every window, so the scan allocates nothing per entry.
@@ -40,7 +40,13 @@ export class ChainCursor {
     const index = Math.floor((seq - 1) / DATA_HASH_BLOCK_ENTRIES);
     if (index !== this.blockIndex) {
       this.blockIndex = index;
-      this.block = this.store.dataHashBlock(this.table, index);
+      try {
+        this.block = this.store.dataHashBlock(this.table, index);
+      } catch {
+        // A block that is not a whole number of hashes: read the entries instead (the
+        // integrity check reports it).
+        this.block = undefined;
+      }
     }
     const block = this.block;
     const start = ((seq - 1) % DATA_HASH_BLOCK_ENTRIES) * HASH_BYTES;

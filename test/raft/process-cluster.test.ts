@@ -314,9 +314,12 @@ describe("5 nodes as processes", () => {
       expect(refused.ok).toBe(false);
       await delay(1000);
       const commitAfter = await Promise.all(remaining.map(async (n) => (await n.status())!));
-      for (let i = 0; i < remaining.length; i++) {
-        expect(commitAfter[i]!.commitIndex).toBe(commitBefore[i]!.commitIndex);
-        expect(commitAfter[i]!.state).not.toBe("leader");
+      // A follower may still learn, from a heartbeat, a commit index the cluster reached before
+      // the third died; nothing past it may commit.
+      const committedBefore = Math.max(...commitBefore.map((status) => status.commitIndex));
+      for (const status of commitAfter) {
+        expect(status.commitIndex).toBeLessThanOrEqual(committedBefore);
+        expect(status.state).not.toBe("leader");
       }
 
       // One comes back with its data: three of five commit again.
