@@ -539,9 +539,11 @@ export class ClusterStateMachine {
     });
     const oddNodes =
       outcome === "majority" ? reported.filter((node) => !top.nodes.includes(node)) : [];
-    // The same disagreement going on (same outcome and odd nodes, no agreement since the last
-    // one recorded for the table) belongs to that one's incident: one alert per episode.
-    const ongoing = this.ongoingDisagreement(table, outcome, oddNodes);
+    const missingNodes = counting.filter((node) => !record.observations.has(node));
+    // The same disagreement going on (the nodes split the same way, no agreement since the last
+    // one recorded for the table, its incident raised) belongs to that one's incident: one alert
+    // per episode.
+    const ongoing = this.ongoingDisagreement(table, outcome, values, missingNodes);
     const disagreement: DisagreementRecord = {
       index,
       table: table.name,
@@ -551,7 +553,7 @@ export class ClusterStateMachine {
       outcome,
       majorityNodes,
       oddNodes,
-      missingNodes: counting.filter((node) => !record.observations.has(node)),
+      missingNodes,
     };
     record.disagreementReported = true;
     pushBounded(this.state.disagreements, disagreement, DISAGREEMENTS_KEPT);
@@ -574,12 +576,14 @@ export class ClusterStateMachine {
 
   /**
    * The table's latest recorded disagreement when it is the same one still going on: the same
-   * outcome and odd nodes, and no size agreed by every node at or above it since.
+   * outcome, the nodes split into the same groups by value and the same ones missing, no size
+   * agreed by every node at or above it since, and its incident held.
    */
   private ongoingDisagreement(
     table: TableState,
     outcome: DisagreementOutcome,
-    oddNodes: readonly string[],
+    values: readonly NodeValue[],
+    missingNodes: readonly string[],
   ): DisagreementRecord | undefined {
     let latest: DisagreementRecord | undefined;
     for (let at = this.state.disagreements.length - 1; at >= 0; at--) {
@@ -590,10 +594,11 @@ export class ClusterStateMachine {
       }
     }
     if (latest === undefined || table.agreedSize > latest.size) return undefined;
+    if (!this.state.incidents.has(latest.incidentId)) return undefined;
     const same =
       latest.outcome === outcome &&
-      latest.oddNodes.length === oddNodes.length &&
-      latest.oddNodes.every((node, at) => node === oddNodes[at]);
+      splitOf(latest.values) === splitOf(values) &&
+      latest.missingNodes.join("\n") === missingNodes.join("\n");
     return same ? latest : undefined;
   }
 
@@ -728,6 +733,20 @@ interface ValueGroup {
 }
 
 /** Reported nodes grouped by value, largest group first, then by value for a fixed order. */
+/** How nodes group by value, as text: the groups of node ids, each and all in code-unit order. */
+function splitOf(values: readonly NodeValue[]): string {
+  const groups = new Map<string, string[]>();
+  for (const value of values) {
+    const key = valueKey(value);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [value.node]);
+    else group.push(value.node);
+  }
+  return JSON.stringify(
+    [...groups.values()].map((nodes) => [...nodes].sort()).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+  );
+}
+
 function groupValues(record: SizeRecord, reported: readonly string[]): ValueGroup[] {
   const groups = new Map<string, string[]>();
   for (const node of reported) {

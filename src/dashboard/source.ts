@@ -269,6 +269,31 @@ export function storeDashboardSource(options: StoreDashboardSourceOptions): Dash
     };
   };
 
+  /** A verification that was not clean, as the timeline shows it. */
+  const verificationEvent = (
+    table: string,
+    last: NonNullable<ReturnType<typeof verification>>,
+  ): AlertEvent => {
+    const stored = last.incidentId === null ? undefined : store.alert(last.incidentId);
+    return {
+      id: last.incidentId ?? `${nodeId}/${table}/verify-error/${last.time}`,
+      reporters: [nodeId],
+      kind: last.outcome === "error" ? "verification_error" : "verification_failed",
+      severity: last.outcome === "error" ? "warning" : "critical",
+      node: nodeId,
+      table,
+      operation: null,
+      primaryKey: null,
+      lsn: null,
+      time: last.time,
+      message:
+        stored?.alert.message ??
+        (last.outcome === "error"
+          ? `verification of ${table} could not complete: ${last.error ?? "unknown error"}`
+          : `verification of ${table} found ${last.modified} modified, ${last.deleted} deleted, ${last.phantom} phantom rows`),
+    };
+  };
+
   const standalone = (): ClusterView => {
     const { ready, reasons } = options.readiness();
     return {
@@ -338,37 +363,33 @@ export function storeDashboardSource(options: StoreDashboardSourceOptions): Dash
 
     async alerts(limit) {
       const wanted = Math.min(Math.max(1, Math.floor(limit)), ALERTS_LIMIT_MAX);
-      if (options.clusterAlerts !== undefined) {
-        return { alerts: [...(await options.clusterAlerts(wanted))].slice(0, wanted) };
-      }
       const events: AlertEvent[] = [];
-      for (const table of tableNames()) {
-        const size = store.violationHead(table)?.size ?? 0;
-        if (size > 0) {
-          for (const entry of store.violations(table, Math.max(1, size - wanted + 1), size)) {
-            events.push(violationEvent(nodeId, table, entry));
-          }
+      if (options.clusterAlerts !== undefined) {
+        const replicated = await options.clusterAlerts(wanted);
+        events.push(...replicated);
+        // What this node raised that the cluster does not hold yet (its outbox drains into the
+        // replicated incidents; not while Raft cannot commit), and its verification errors,
+        // which are not replicated.
+        const held = new Set(replicated.map((event) => event.id));
+        for (const stored of store.pendingAlerts(Number.MAX_SAFE_INTEGER, wanted)) {
+          if (!held.has(stored.alert.id)) events.push(alertEventOf(stored.alert, [nodeId]));
         }
-        const last = verification(table);
-        if (last === null || last.outcome === "clean") continue;
-        const stored = last.incidentId === null ? undefined : store.alert(last.incidentId);
-        events.push({
-          id: last.incidentId ?? `${nodeId}/${table}/verify-error/${last.time}`,
-          reporters: [nodeId],
-          kind: last.outcome === "error" ? "verification_error" : "verification_failed",
-          severity: last.outcome === "error" ? "warning" : "critical",
-          node: nodeId,
-          table,
-          operation: null,
-          primaryKey: null,
-          lsn: null,
-          time: last.time,
-          message:
-            stored?.alert.message ??
-            (last.outcome === "error"
-              ? `verification of ${table} could not complete: ${last.error ?? "unknown error"}`
-              : `verification of ${table} found ${last.modified} modified, ${last.deleted} deleted, ${last.phantom} phantom rows`),
-        });
+        for (const table of tableNames()) {
+          const last = verification(table);
+          if (last?.outcome === "error") events.push(verificationEvent(table, last));
+        }
+      } else {
+        for (const table of tableNames()) {
+          const size = store.violationHead(table)?.size ?? 0;
+          if (size > 0) {
+            for (const entry of store.violations(table, Math.max(1, size - wanted + 1), size)) {
+              events.push(violationEvent(nodeId, table, entry));
+            }
+          }
+          const last = verification(table);
+          if (last !== null && last.outcome !== "clean")
+            events.push(verificationEvent(table, last));
+        }
       }
       events.sort(newestFirst);
       return { alerts: events.slice(0, wanted) };

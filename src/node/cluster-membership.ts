@@ -19,9 +19,9 @@ import { openStore } from "../store/index.js";
 import {
   openSubmitterBacklog,
   type SubmitterBacklog,
+  type WitnessEndpoint,
   WitnessSubmitter,
   type WitnessVerdictReader,
-  witnessEndpoints,
 } from "../witness/index.js";
 import { NodeStartError, splitHostPort } from "./errors.js";
 import type { NodeLogger } from "./node.js";
@@ -132,6 +132,7 @@ export const WITNESS_BACKLOG_DIRECTORY = "witness-backlog";
 /** The submitter of this node's observations to every witness in `witnz_nodes`. */
 export async function startWitnessSubmitter(
   config: WitnzConfig,
+  endpoints: readonly WitnessEndpoint[],
   signer: NoteSigner,
   logger: NodeLogger,
 ) {
@@ -140,7 +141,7 @@ export async function startWitnessSubmitter(
     customerId: config.node.clusterId ?? "default",
     nodeId: config.node.id,
     signer,
-    witnesses: witnessEndpoints(config),
+    witnesses: endpoints,
     persistence: backlog,
     onError: (witnessId, error, dropped) =>
       logger.warn({ witness: witnessId, code: error.code, dropped }, error.message),

@@ -40,6 +40,7 @@ import { openDatabaseSession, sessionOptions } from "../setup/index.js";
 import { openStore, type WitnzStore } from "../store/index.js";
 import {
   type SubmitterBacklog,
+  type WitnessEndpoint,
   type WitnessSubmitter,
   WitnessVerdictReader,
   witnessEndpoints,
@@ -158,10 +159,13 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   const restoredPending = restore !== undefined && restore.reverifiedAt === undefined;
   let clusterRuntime: ClusterRuntime | undefined;
   let witnesses: { submitter: WitnessSubmitter; backlog: SubmitterBacklog } | undefined;
+  let witnessTargets: WitnessEndpoint[] = [];
   if (cluster !== undefined) {
     try {
-      if (config.witnzNodes.length > 0) {
-        witnesses = await startWitnessSubmitter(config, signer, hooks.logger);
+      // Read once (the CAs too), before anything starts that would need stopping on an error.
+      witnessTargets = witnessEndpoints(config);
+      if (witnessTargets.length > 0) {
+        witnesses = await startWitnessSubmitter(config, witnessTargets, signer, hooks.logger);
       }
       const submitter = witnesses?.submitter;
       clusterRuntime = await startClusterRuntime({
@@ -359,7 +363,7 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
       : new WitnessVerdictReader({
           customerId: config.node.clusterId ?? "default",
           querySigner: { nodeId, privateKey },
-          witnesses: witnessEndpoints(config),
+          witnesses: witnessTargets,
         });
   const dashboardSource = storeDashboardSource({
     store,

@@ -566,21 +566,28 @@ export class WitnessService {
 
 /**
  * Whether `verdict` continues the episode `previous` (the table's verdict just below it) began:
- * the same outcome that is not unanimous, naming the same minority and missing nodes. Its alert
- * was raised then; the later sizes are recorded and served but raise no new alert.
+ * the same outcome that is not unanimous, the same majority nodes, the minority nodes split the
+ * same way by value, and the same nodes missing. Its alert was raised then; the later sizes are
+ * recorded and served but raise no new alert.
  */
 function sameEpisode(previous: Verdict | undefined, verdict: Verdict): boolean {
-  const same = (a: readonly string[], b: readonly string[]) =>
-    a.length === b.length && a.every((item, at) => item === b[at]);
+  const split = (minority: Verdict["minority"]) => {
+    const groups = new Map<string, string[]>();
+    for (const value of minority) {
+      const key = `${value.rootHash} ${value.chainHash}`;
+      groups.set(key, [...(groups.get(key) ?? []), value.node]);
+    }
+    return JSON.stringify(
+      [...groups.values()].map((nodes) => nodes.sort()).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+    );
+  };
   return (
     previous !== undefined &&
     previous.outcome === verdict.outcome &&
     verdict.outcome !== "unanimous" &&
-    same(
-      previous.minority.map((value) => value.node),
-      verdict.minority.map((value) => value.node),
-    ) &&
-    same(previous.missing, verdict.missing)
+    previous.majorityNodes.join("\n") === verdict.majorityNodes.join("\n") &&
+    split(previous.minority) === split(verdict.minority) &&
+    previous.missing.join("\n") === verdict.missing.join("\n")
   );
 }
 

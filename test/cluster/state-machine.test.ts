@@ -580,6 +580,36 @@ describe("incidents", () => {
     ]);
   });
 
+  test("a tie split another way, or an episode whose incident was refused, raises a new alert", () => {
+    const driver = new Driver();
+    driver.register(A, B, C, D);
+    const raisedIds = (events: ReturnType<typeof driver.run>) =>
+      ofType(events, "alert_raised").map((event) => event.alert.id);
+    // {A, B} against {C, D}, then {A, C} against {B, D}: two ties, two splits, two alerts.
+    const tie = (size: number, altered: readonly (typeof A)[]) =>
+      driver.run(
+        target(size),
+        ...[A, B, C, D].map((node) =>
+          observation(node, size, altered.includes(node) ? "y" : undefined),
+        ),
+      );
+    expect(raisedIds(tie(10, [C, D]))).toEqual([`node_disagreement/${TABLE}/10`]);
+    expect(raisedIds(tie(20, [C, D]))).toEqual([]);
+    expect(raisedIds(tie(30, [B, D]))).toEqual([`node_disagreement/${TABLE}/30`]);
+
+    // An episode whose first incident was dropped (the incident list was full) is alerted at its
+    // next size rather than never.
+    const full = threeNodes();
+    for (let i = 0; i < ALERTS_MAX; i++) full.run(raise(alertOf(`i-${i}`)));
+    const first = full.run(target(5), observation(A, 5), observation(B, 5), observation(C, 5, "x"));
+    expect(ofType(first, "alert_raised")).toEqual([]);
+    for (let i = 0; i < 10; i++) full.run(ackOf(`i-${i}`));
+    const next = full.run(target(6), observation(A, 6), observation(B, 6), observation(C, 6, "x"));
+    expect(ofType(next, "node_disagreement")[0]!.disagreement.incidentId).toBe(
+      `node_disagreement/${TABLE}/6`,
+    );
+  });
+
   test("a tie's incident has no LSN; a node's own report of it adds the node", () => {
     const driver = threeNodes();
     const events = driver.run(

@@ -216,6 +216,44 @@ describe("dashboard API", () => {
     });
   });
 
+  test("a cluster member's timeline: the replicated incidents, and what it has not relayed yet", async () => {
+    const incident = {
+      id: `${TABLE}/0/3A1F2B8/0`,
+      reporters: ["n1", "n2", "n3"],
+      kind: "append_only_violation",
+      severity: "critical" as const,
+      node: "n2",
+      table: TABLE,
+      operation: "UPDATE",
+      primaryKey: ["7"],
+      lsn: "0/3A1F2B8",
+      time: "2026-01-01T12:00:05.000Z",
+      message: "UPDATE on append-only table",
+    };
+    const member = (replicated: (typeof incident)[]) =>
+      storeDashboardSource({
+        store: fixture.store,
+        nodeId: "n1",
+        tables: [TABLE],
+        readiness: () => ({ ready: true, reasons: [] }),
+        verificationMetaName,
+        clusterAlerts: async () => replicated,
+      });
+    // The fixture's verification incident is still in this node's outbox, not in the cluster.
+    const pendingId = "n1/public.audit_log/verify/abc";
+    const timeline = (await member([incident]).alerts(10)).alerts;
+    expect(timeline.map((event) => [event.id, event.reporters])).toEqual([
+      [pendingId, ["n1"]],
+      [incident.id, ["n1", "n2", "n3"]],
+    ]);
+    // Once the cluster holds it, it is shown once, as the cluster holds it.
+    const relayed = { ...incident, id: pendingId, time: "2026-01-01T12:00:08.000Z" };
+    expect((await member([relayed, incident]).alerts(10)).alerts.map((e) => e.id)).toEqual([
+      pendingId,
+      incident.id,
+    ]);
+  });
+
   test("alerts: the violation log and the verification incident, newest first", async () => {
     const { status, body } = await get<AlertList>("/api/v1/alerts?limit=10");
     expect(status).toBe(200);
