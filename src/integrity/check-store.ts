@@ -402,7 +402,8 @@ class DataHashBlockChecker {
       this.#index = index;
       const block = readOrUnreadable(() => this.store.dataHashBlock(this.table, index));
       this.#block = block === UNREADABLE ? undefined : block;
-      if (block === UNREADABLE) this.#sizeProblem(seq, "is not a whole number of hashes, or too long");
+      if (block === UNREADABLE)
+        this.#sizeProblem(seq, "is not a whole number of hashes, or too long");
     }
     const block = this.#block;
     if (block === undefined) return;
