@@ -26,6 +26,13 @@ export class Receiver {
     return `http://127.0.0.1:${this.#port}/hook`;
   }
 
+  /** Every webhook body received so far, parsed as JSON. */
+  bodies(): Record<string, unknown>[] {
+    return this.requests.map(
+      (request) => JSON.parse(request.body.toString("utf8")) as Record<string, unknown>,
+    );
+  }
+
   /** Listens on `port` (0: an ephemeral port, kept for later restarts). */
   async listen(port = this.#port): Promise<void> {
     const server = createServer((request, response) => {

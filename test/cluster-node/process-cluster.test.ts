@@ -25,10 +25,7 @@ let client: pg.Client;
 let directory: string;
 const receiver = new Receiver();
 /** Every webhook body the receiver got, parsed. */
-const received = () =>
-  receiver.requests.map(
-    (request) => JSON.parse(request.body.toString("utf8")) as Record<string, unknown>,
-  );
+const received = () => receiver.bodies();
 let nodes: LocalNodeProcess[] = [];
 /** The fourth node, added at run time. */
 let spare: LocalNodeProcess;

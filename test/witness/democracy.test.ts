@@ -28,10 +28,7 @@ let client: pg.Client;
 let directory: string;
 const receiver = new Receiver();
 /** Every webhook body the receiver got, parsed. */
-const received = () =>
-  receiver.requests.map(
-    (request) => JSON.parse(request.body.toString("utf8")) as Record<string, unknown>,
-  );
+const received = () => receiver.bodies();
 let nodes: LocalNodeProcess[] = [];
 let witnesses: LocalNodeProcess[] = [];
 let inserted = 0;
