@@ -282,6 +282,19 @@ interface StagedBlock {
   length: number;
 }
 
+/** The put that writes a staged block as far as it goes; none for an unknown or empty one. */
+function blockPut(
+  table: string,
+  block: StagedBlock,
+): (WriteOperation & { type: "put" }) | undefined {
+  if (block.bytes === undefined || block.length === 0) return undefined;
+  return {
+    type: "put",
+    key: encodeDataHashBlockKey(table, block.block),
+    value: block.bytes.slice(0, block.length * HASH_BYTES),
+  };
+}
+
 /** An alert's record, its condition, and the due-index delete and put: the batch room it takes. */
 const ALERT_OPERATIONS = 3;
 const EMPTY = new Uint8Array(0);
@@ -466,12 +479,8 @@ class KeyValueStoreBatch implements StoreBatch {
         if (filled !== offset) bytes = undefined;
       }
     }
-    if (previous?.bytes !== undefined && previous.length > 0) {
-      this.stage(
-        encodeDataHashBlockKey(table, previous.block),
-        previous.bytes.slice(0, previous.length * HASH_BYTES),
-      );
-    }
+    const full = previous === undefined ? undefined : blockPut(table, previous);
+    if (full !== undefined) this.stage(full.key, full.value);
     const block: StagedBlock = { block: index, bytes, length: offset };
     this.blocks.set(table, block);
     return block;
@@ -481,12 +490,8 @@ class KeyValueStoreBatch implements StoreBatch {
   blockOperations(): WriteOperation[] {
     const operations: WriteOperation[] = [];
     for (const [table, block] of this.blocks) {
-      if (block.bytes === undefined || block.length === 0) continue;
-      operations.push({
-        type: "put",
-        key: encodeDataHashBlockKey(table, block.block),
-        value: block.bytes.slice(0, block.length * HASH_BYTES),
-      });
+      const put = blockPut(table, block);
+      if (put !== undefined) operations.push(put);
     }
     return operations;
   }

@@ -12,6 +12,7 @@ import {
   type WitnzStore,
 } from "../store/index.js";
 import type { PrimaryKeyWriter } from "./primary-key-writer.js";
+import { digestEqualsAt } from "./row-hasher.js";
 
 /** Entries per store read: bounds the window's memory and how long one read snapshot stays open. */
 export const CHAIN_WINDOW_ENTRIES = 4096;
@@ -36,7 +37,7 @@ export class ChainCursor {
    */
   nextDataHashMatches(digest: string): boolean {
     const seq = this.nextSeq;
-    if (seq > this.size || digest.length !== HASH_BYTES) return false;
+    if (seq > this.size) return false;
     const index = Math.floor((seq - 1) / DATA_HASH_BLOCK_ENTRIES);
     if (index !== this.blockIndex) {
       this.blockIndex = index;
@@ -48,13 +49,8 @@ export class ChainCursor {
         this.block = undefined;
       }
     }
-    const block = this.block;
     const start = ((seq - 1) % DATA_HASH_BLOCK_ENTRIES) * HASH_BYTES;
-    if (block === undefined || start + HASH_BYTES > block.length) return false;
-    for (let offset = 0; offset < HASH_BYTES; offset++) {
-      if (digest.charCodeAt(offset) !== block[start + offset]) return false;
-    }
-    return true;
+    return this.block !== undefined && digestEqualsAt(digest, this.block, start);
   }
 
   /** The seq of the entry expected next (past `size` when the cursor is done). */
@@ -86,13 +82,7 @@ export class ChainCursor {
 
   /** Whether `digest` (RowHasher.digestRow's) is the data hash of the entry peek returned. */
   dataHashMatches(digest: string): boolean {
-    if (digest.length !== HASH_BYTES) return false;
-    const hashes = this.window.dataHashes;
-    const start = this.windowIndex() * HASH_BYTES;
-    for (let offset = 0; offset < HASH_BYTES; offset++) {
-      if (digest.charCodeAt(offset) !== hashes[start + offset]) return false;
-    }
-    return true;
+    return digestEqualsAt(digest, this.window.dataHashes, this.windowIndex() * HASH_BYTES);
   }
 
   /** Moves past the entry expected next. */

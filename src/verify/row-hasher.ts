@@ -6,6 +6,7 @@
 import { sha256Binary } from "../crypto/index.js";
 import { dataHash, encodeRow, type TextValue } from "../hash/index.js";
 import type { CopyRowView } from "../postgres/index.js";
+import { HASH_BYTES } from "../store/index.js";
 
 const TAG_NULL = 0x00;
 const TAG_TEXT = 0x01;
@@ -136,10 +137,15 @@ export class RowHasher {
 }
 
 /** Whether a digestRow digest and stored hash bytes are the same hash. */
-export function sameDigest(digest: string, stored: Uint8Array | undefined): boolean {
-  if (stored === undefined || stored.length !== digest.length) return false;
-  for (let index = 0; index < digest.length; index++) {
-    if (digest.charCodeAt(index) !== stored[index]) return false;
+/** Whether `digest` (digestRow's) is the HASH_BYTES bytes of `bytes` from `start`. */
+export function digestEqualsAt(digest: string, bytes: Uint8Array, start: number): boolean {
+  if (digest.length !== HASH_BYTES || start < 0 || start + HASH_BYTES > bytes.length) return false;
+  for (let offset = 0; offset < HASH_BYTES; offset++) {
+    if (digest.charCodeAt(offset) !== bytes[start + offset]) return false;
   }
   return true;
+}
+
+export function sameDigest(digest: string, stored: Uint8Array | undefined): boolean {
+  return stored !== undefined && stored.length === HASH_BYTES && digestEqualsAt(digest, stored, 0);
 }
