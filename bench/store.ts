@@ -3,7 +3,8 @@
 //   npx tsc -p tsconfig.build.json && node dist/bench/store.js [--duration-ms=3000]
 //
 // Each chain entry writes what real ingest writes: the entry, its primary-key index entry and
-// one Merkle tree node; each batch adds its checkpoint note and the chain head. Hashes are
+// the Merkle tree nodes it completes (the store keeps those of level 4 and up, one per 8 entries
+// on average); each batch adds its checkpoint note, its data hash block and the chain head. Hashes are
 // taken from a precomputed pool, so the figures are the store's, not SHA-256's.
 
 import {
@@ -139,7 +140,7 @@ async function benchCase(
           lsn: BigInt(seq) * 64n,
           primaryKey: primaryKeyOf(seq),
         });
-        // One node per entry, where an incremental tree completes a subtree.
+        // The subtree the entry completes; the store drops it below level 4.
         const level = trailingZeroBits(seq);
         nodes.set(level, seq / 2 ** level - 1, dataHash);
         size = seq;

@@ -17,6 +17,7 @@ import {
   encodeViolationRecord,
   HASH_BYTES,
   StoreError,
+  TREE_STORED_LEVEL_MIN,
   type TreeNodeStorage,
   type ViolationEntry,
   type WitnzStore,
@@ -204,10 +205,12 @@ function walkWindows<T extends { readonly seq: number }>(
 // ---- Merkle tree ------------------------------------------------------------------------
 
 /**
- * Rebuilds the tree leaf by leaf, as appends built it, and compares each stored node with the
- * hash of its children. The value carried up is the recomputed one, so one corrupt node is
- * reported once and not again by its ancestors; only a leaf whose data hash failed its chain
- * link carries its stored value up, as its data hash cannot be trusted to recompute it.
+ * Rebuilds the tree leaf by leaf, as appends built it, and compares each stored node (levels from
+ * TREE_STORED_LEVEL_MIN up; the store derives the lower ones from the data hashes) with the hash
+ * of its children. The value carried up is the recomputed one, so one corrupt node is reported
+ * once and not again by its ancestors; a leaf whose entry is unusable or whose chain link failed
+ * carries nothing up, and the first stored node above it is taken as it is, since its data hash
+ * cannot be trusted to recompute it (the chain check has reported it).
  */
 class TreeChecker {
   readonly #nodes: TreeNodeStorage;
@@ -221,19 +224,9 @@ class TreeChecker {
     this.#problems = problems;
   }
 
-  /** Leaf `index` with its expected hash (undefined when its entry is unusable). */
-  addLeaf(index: number, expected: Uint8Array | undefined, trusted: boolean): void {
-    const stored = this.#read(0, index);
-    if (stored !== undefined && expected !== undefined && !equalBytes(stored, expected)) {
-      this.#problems.add(
-        "tree-leaf-mismatch",
-        index,
-        () =>
-          `leaf ${index} is ${hex(stored)}, but the leaf hash of entry ${index + 1}'s data hash is ${hex(expected)}`,
-        { level: 0 },
-      );
-    }
-    let current = trusted && expected !== undefined ? expected : (stored ?? expected);
+  /** Leaf `index` with its leaf hash, or undefined when it cannot be trusted. */
+  addLeaf(index: number, leaf: Uint8Array | undefined): void {
+    let current = leaf;
     let position = index;
     let level = 0;
     while (position % 2 === 1) {
@@ -266,7 +259,7 @@ class TreeChecker {
 
   /** Reports nodes stored past the last complete subtree of a tree of `size` leaves. */
   finish(size: number): void {
-    for (let level = 0; level <= TREE_LEVELS_MAX; level++) {
+    for (let level = TREE_STORED_LEVEL_MIN; level <= TREE_LEVELS_MAX; level++) {
       const width = 2 ** level;
       const index = Math.floor(size / width);
       const stored = readOrUnreadable(() => this.#nodes.get(level, index));
@@ -283,8 +276,13 @@ class TreeChecker {
     }
   }
 
-  /** The stored node, or undefined (reported) when it is absent or unreadable. */
+  /**
+   * The stored node, or undefined (reported) when it is absent or unreadable. Below
+   * TREE_STORED_LEVEL_MIN nothing is stored: the store derives those nodes from the very data
+   * hashes this check recomputes them from, so there is nothing to compare.
+   */
   #read(level: number, index: number): Uint8Array | undefined {
+    if (level < TREE_STORED_LEVEL_MIN) return undefined;
     this.nodesChecked += 1;
     const stored = readOrUnreadable(() => this.#nodes.get(level, index));
     if (stored === UNREADABLE) {
@@ -503,7 +501,7 @@ function checkTable(
         previous = entry.chainHash;
         lastChainHash = entry.chainHash;
         if (seq === checkpointSize) checkpointChainHash = entry.chainHash;
-        tree.addLeaf(seq - 1, leafHash(entry.dataHash), linked);
+        tree.addLeaf(seq - 1, linked ? leafHash(entry.dataHash) : undefined);
         primaryKeys.check(seq, entry.primaryKey);
         blocks.check(seq, entry.dataHash);
         entriesChecked += 1;
@@ -515,7 +513,7 @@ function checkTable(
           () => `chain entries ${from} to ${to} are absent`,
           { count: to - from + 1 },
         );
-        for (let seq = from; seq <= to; seq++) tree.addLeaf(seq - 1, undefined, false);
+        for (let seq = from; seq <= to; seq++) tree.addLeaf(seq - 1, undefined);
         previous = undefined;
         lastChainHash = undefined;
       },
@@ -525,7 +523,7 @@ function checkTable(
           seq,
           () => `chain entry ${seq} is shorter than a data hash, a chain hash and an LSN`,
         );
-        tree.addLeaf(seq - 1, undefined, false);
+        tree.addLeaf(seq - 1, undefined);
         previous = undefined;
         lastChainHash = undefined;
       },

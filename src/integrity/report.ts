@@ -23,7 +23,6 @@ export type IntegrityProblemKind =
   /** The head's chain hash differs from the chain hash of the entry at the head's size. */
   | "chain-head-mismatch"
   /** A stored leaf differs from leafHash(d_i) of the chain entry at its position. */
-  | "tree-leaf-mismatch"
   /** A tree node (or leaf) the chain's size implies is absent. */
   | "tree-node-missing"
   /** A tree node's bytes are not a 32-byte hash. */

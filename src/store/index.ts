@@ -33,6 +33,7 @@ export {
   PAST_LAST_KEY,
   type PrimaryKeyIndexKey,
   prefixEnd,
+  TREE_STORED_LEVEL_MIN,
   type TreeNodeKey,
   tableKeyRange,
 } from "./keys.js";
@@ -48,9 +49,9 @@ export {
   STORE_SCHEMA_VERSION,
   type StoreBatch,
   type StoredCheckpoint,
-  type TreeNodeStorage,
   type WitnzStore,
 } from "./store.js";
+export type { TreeNodeStorage } from "./tree-nodes.js";
 export {
   type AlertDeliveryOutcome,
   type AlertDeliveryState,

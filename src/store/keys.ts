@@ -192,6 +192,15 @@ export function decodePrimaryKeyIndexKey(key: Uint8Array): PrimaryKeyIndexKey {
 
 // ---- tree node ---------------------------------------------------------------------------
 
+/**
+ * The lowest tree level the store keeps. A node below it covers at most 8 leaves, all in one
+ * data hash block, and is derived on read from the entries' data hashes (tree-nodes.ts).
+ */
+export const TREE_STORED_LEVEL_MIN = 4;
+if (DATA_HASH_BLOCK_ENTRIES % 2 ** (TREE_STORED_LEVEL_MIN - 1) !== 0) {
+  throw new Error("a derived tree node must lie inside one data hash block");
+}
+
 export function encodeTreeNodeKey(table: string, level: number, index: number): Uint8Array {
   storeAssert(
     Number.isInteger(level) && level >= 0 && level < TREE_LEVELS_MAX,

@@ -13,6 +13,7 @@ import {
   decodeChainEntryKey,
   decodeChainHeadKey,
   decodeCheckpointKey,
+  decodeTreeNodeKey,
   decodeViolationEntryKey,
   encodeAlertDueKey,
   encodeAlertRecordKey,
@@ -22,12 +23,12 @@ import {
   encodeDataHashBlockKey,
   encodeMetaKey,
   encodePrimaryKeyIndexKey,
-  encodeTreeNodeKey,
   encodeViolationEntryKey,
   encodeViolationHeadKey,
   FIRST_KEY,
   KeyTag,
   PAST_LAST_KEY,
+  TREE_STORED_LEVEL_MIN,
   tableKeyRange,
 } from "./keys.js";
 import {
@@ -39,13 +40,13 @@ import {
 import { type LmdbKeyValueStoreOptions, openLmdbKeyValueStore } from "./lmdb-key-value-store.js";
 import { createMemoryKeyValueStore } from "./memory-key-value-store.js";
 import { importSeed, isBlank, seedEntries } from "./seed.js";
+import { type TreeNodeStorage, treeNodeStorage } from "./tree-nodes.js";
 import {
   type AlertDeliveryOutcome,
   type AlertDeliveryState,
   applyDeliveryOutcome,
   assertChainEntry,
   assertDeliveryOutcome,
-  assertHash,
   assertOutboxAlert,
   assertSinkName,
   type ChainEntry,
@@ -58,7 +59,6 @@ import {
   decodeCheckpointValue,
   decodeSchemaVersionValue,
   decodeSequenceValue,
-  decodeTreeNodeValue,
   decodeViolationEntryValue,
   encodeAlertRecordValue,
   encodeChainEntryValue,
@@ -80,19 +80,17 @@ import {
 const CHAIN_ENTRY_KEY_SEQ_BYTES = 8;
 
 /**
- * The layout this build reads and writes. Version 1: keys.ts and values.ts as written.
- * A store with any other version is refused; a migration is a new version plus code that
- * rewrites the old layout, never a silent reinterpretation.
+ * The layout this build reads and writes. Version 2: keys.ts and values.ts as written; tree nodes
+ * below TREE_STORED_LEVEL_MIN are derived, not stored. Version 1 stored every tree level: such a
+ * store is migrated when it opens (its nodes below that level are deleted, then the version is
+ * written). Any other version is refused; a migration is a new version plus code that rewrites
+ * the old layout, never a silent reinterpretation.
  */
-export const STORE_SCHEMA_VERSION = 1;
+export const STORE_SCHEMA_VERSION = 2;
+/** Tree node keys one migration write deletes. */
+const MIGRATION_DELETES_PER_WRITE = 16_384;
 /** The meta entry holding the schema version; no caller may set it. */
 export const SCHEMA_VERSION_META_NAME = "schema-version";
-
-/** Storage for a Merkle tree's interior and leaf hashes, addressed by (level, index). */
-export interface TreeNodeStorage {
-  get(level: number, index: number): Uint8Array | undefined;
-  set(level: number, index: number, hash: Uint8Array): void;
-}
 
 /** The newest checkpoint stored for a table. */
 export interface StoredCheckpoint {
@@ -243,6 +241,10 @@ async function ensureSchemaVersion(keyValueStore: KeyValueStore): Promise<void> 
     return;
   }
   const version = decodeSchemaVersionValue(stored);
+  if (version === 1) {
+    await migrateFromVersion1(keyValueStore);
+    return;
+  }
   if (version !== STORE_SCHEMA_VERSION) {
     const found =
       version === undefined
@@ -253,6 +255,45 @@ async function ensureSchemaVersion(keyValueStore: KeyValueStore): Promise<void> 
       `the store in ${keyValueStore.location} has ${found}; this build reads schema version ${STORE_SCHEMA_VERSION} only`,
     );
   }
+}
+
+/**
+ * Version 1 to 2: deletes the tree nodes below TREE_STORED_LEVEL_MIN, in writes of at most
+ * MIGRATION_DELETES_PER_WRITE keys, then writes the new version. Interrupted, it starts again
+ * from the top at the next open: the version changes last.
+ */
+async function migrateFromVersion1(keyValueStore: KeyValueStore): Promise<void> {
+  const family = {
+    start: Uint8Array.of(KeyTag.treeNode),
+    end: Uint8Array.of(KeyTag.treeNode + 1),
+  };
+  let start: Uint8Array = family.start;
+  for (;;) {
+    const deletes: WriteOperation[] = [];
+    let last: Uint8Array | undefined;
+    for (const [key] of keyValueStore.range({ start, end: family.end })) {
+      last = key;
+      if (decodeTreeNodeKey(key).level < TREE_STORED_LEVEL_MIN)
+        deletes.push({ type: "delete", key });
+      if (deletes.length === MIGRATION_DELETES_PER_WRITE) break;
+    }
+    if (last === undefined) break;
+    if (deletes.length > 0) await keyValueStore.write(deletes);
+    if (deletes.length < MIGRATION_DELETES_PER_WRITE) break;
+    start = keyAfter(last);
+  }
+  const key = encodeMetaKey(SCHEMA_VERSION_META_NAME);
+  await keyValueStore.write(
+    [{ type: "put", key, value: encodeSchemaVersionValue(STORE_SCHEMA_VERSION) }],
+    [{ key, value: encodeSchemaVersionValue(1) }],
+  );
+}
+
+/** The smallest key above `key`: itself with a zero byte appended. */
+function keyAfter(key: Uint8Array): Uint8Array {
+  const next = new Uint8Array(key.length + 1);
+  next.set(key);
+  return next;
 }
 
 /** An alert as a batch sees it: the stored bytes it read (for the condition) and its new state. */
@@ -269,6 +310,8 @@ interface StagedChain {
   readonly committedHeadValue: Uint8Array | undefined;
   size: number;
   chainHash: Uint8Array;
+  /** The values of the entries this batch appends (a row chain's), seq order, from the head on. */
+  readonly stagedEntries: Uint8Array[];
 }
 
 /**
@@ -303,6 +346,8 @@ class KeyValueStoreBatch implements StoreBatch {
   readonly owner: KeyValueWitnzStore;
   /** Staged puts by key; a later put of the same key replaces the earlier one. */
   readonly operations = new Map<string, WriteOperation & { type: "put" }>();
+  /** Chain entry puts, kept apart: an entry's key is never staged twice. */
+  readonly entryPuts: (WriteOperation & { type: "put" })[] = [];
   readonly chains = new Map<string, StagedChain>();
   readonly violationChains = new Map<string, StagedChain>();
   /** Each table's data hash block being extended, written at commit. */
@@ -318,6 +363,7 @@ class KeyValueStoreBatch implements StoreBatch {
   get operationCount(): number {
     return (
       this.operations.size +
+      this.entryPuts.length +
       this.chains.size +
       this.violationChains.size +
       this.blocks.size +
@@ -432,7 +478,8 @@ class KeyValueStoreBatch implements StoreBatch {
         `a batch appends to at most ${DATA_HASH_BLOCK_TABLES_PER_BATCH_MAX} tables; commit this one first`,
     );
     const block = startsBlock ? this.#startBlock(table, index, entry.seq, staged) : staged;
-    this.stage(entryKey, entryValue);
+    this.entryPuts.push({ type: "put", key: entryKey, value: entryValue });
+    chain.stagedEntries.push(entryValue);
     if (indexKey !== undefined) this.stage(indexKey, encodeSequenceValue(entry.seq));
     chain.size = entry.seq;
     chain.chainHash = entry.chainHash.slice();
@@ -539,6 +586,13 @@ class KeyValueStoreBatch implements StoreBatch {
     return this.operations.get(byteString(key))?.value;
   }
 
+  /** The value of entry `seq` of `table`'s chain if this batch appends it. */
+  stagedEntry(table: string, seq: number): Uint8Array | undefined {
+    const chain = this.chains.get(table);
+    if (chain === undefined) return undefined;
+    return chain.stagedEntries[seq - (chain.size - chain.stagedEntries.length) - 1];
+  }
+
   #stagedAlert(id: string): StagedAlert {
     let staged = this.alerts.get(id);
     if (staged === undefined) {
@@ -568,6 +622,7 @@ class KeyValueStoreBatch implements StoreBatch {
         committedHeadValue,
         size: head?.size ?? 0,
         chainHash: head?.chainHash ?? new Uint8Array(0),
+        stagedEntries: [],
       };
       chains.set(table, chain);
     }
@@ -784,27 +839,53 @@ class KeyValueWitnzStore implements WitnzStore {
 
   treeNodes(table: string, batch?: StoreBatch): TreeNodeStorage {
     const staging = batch === undefined ? undefined : this.#ownBatch(batch);
-    const keyValueStore = this.keyValueStore;
-    return {
-      get(level: number, index: number): Uint8Array | undefined {
-        const key = encodeTreeNodeKey(table, level, index);
-        const staged = staging?.staged(key);
-        if (staged !== undefined) return staged.slice();
-        const value = keyValueStore.get(key);
-        return value === undefined ? undefined : decodeTreeNodeValue(value);
-      },
-      set(level: number, index: number, hash: Uint8Array): void {
-        const key = encodeTreeNodeKey(table, level, index);
-        assertHash(hash, "a tree node hash");
-        if (staging === undefined) {
-          throw new StoreError(
-            "WITNZ_STORE_INVALID",
-            "tree nodes were opened without a batch, so they are read-only",
-          );
-        }
-        staging.stage(key, hash.slice());
-      },
-    };
+    return treeNodeStorage(table, {
+      stored: (key) => staging?.staged(key) ?? this.keyValueStore.get(key),
+      dataHashes: (firstSeq, count) => this.#dataHashes(table, firstSeq, count, staging),
+      stage: staging === undefined ? undefined : (key, hash) => staging.stage(key, hash),
+    });
+  }
+
+  /**
+   * The data hashes of a run of entries that lies inside one block (staged ones first, then the
+   * committed block, then the committed entries), or undefined when an entry is absent.
+   */
+  #dataHashes(
+    table: string,
+    firstSeq: number,
+    count: number,
+    staging: KeyValueStoreBatch | undefined,
+  ): Uint8Array[] | undefined {
+    const blockIndex = Math.floor((firstSeq - 1) / DATA_HASH_BLOCK_ENTRIES);
+    const blockStart = blockIndex * DATA_HASH_BLOCK_ENTRIES + 1;
+    storeAssert(
+      firstSeq + count <= blockStart + DATA_HASH_BLOCK_ENTRIES,
+      "WITNZ_STORE_INVALID",
+      () => `entries ${firstSeq}..${firstSeq + count - 1} cross a data hash block`,
+    );
+    const hashes: Uint8Array[] = [];
+    let block: Uint8Array | undefined;
+    let blockRead = false;
+    for (let seq = firstSeq; seq < firstSeq + count; seq++) {
+      const staged = staging?.stagedEntry(table, seq);
+      if (staged !== undefined) {
+        hashes.push(staged.subarray(0, HASH_BYTES));
+        continue;
+      }
+      if (!blockRead) {
+        block = this.dataHashBlock(table, blockIndex);
+        blockRead = true;
+      }
+      const offset = (seq - blockStart) * HASH_BYTES;
+      if (block !== undefined && offset + HASH_BYTES <= block.length) {
+        hashes.push(block.subarray(offset, offset + HASH_BYTES));
+        continue;
+      }
+      const entry = this.chainEntry(table, seq);
+      if (entry === undefined) return undefined;
+      hashes.push(entry.dataHash);
+    }
+    return hashes;
   }
 
   async commit(batch: StoreBatch): Promise<void> {
@@ -817,6 +898,7 @@ class KeyValueWitnzStore implements WitnzStore {
     staging.committed = true;
     const operations: WriteOperation[] = [
       ...staging.operations.values(),
+      ...staging.entryPuts,
       ...staging.blockOperations(),
     ];
     const conditions: WriteCondition[] = [];

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { chainHash } from "../../src/hash/index.js";
 import {
   checkStore,
   formatIntegrityReport,
@@ -18,6 +19,7 @@ import {
   encodeViolationEntryKey,
   openLmdbKeyValueStore,
   openStore,
+  TREE_STORED_LEVEL_MIN,
   type ViolationRecord,
   type WriteOperation,
 } from "../../src/store/index.js";
@@ -112,8 +114,13 @@ function problemsOf(report: IntegrityReport) {
   );
 }
 
-function popcount(value: number): number {
-  return value.toString(2).replaceAll("0", "").length;
+/** Complete subtrees of a tree of `size` leaves at the levels the store keeps. */
+function storedNodes(size: number): number {
+  let nodes = 0;
+  for (let width = 2 ** TREE_STORED_LEVEL_MIN; width <= size; width *= 2) {
+    nodes += Math.floor(size / width);
+  }
+  return nodes;
 }
 
 describe("checkStore on a clean store", () => {
@@ -126,8 +133,8 @@ describe("checkStore on a clean store", () => {
     expect(orders).toMatchObject({
       chainSize: ORDERS_ENTRIES,
       entriesChecked: ORDERS_ENTRIES,
-      // Every stored node of a tree of n leaves: 2n - popcount(n).
-      treeNodesChecked: 2 * ORDERS_ENTRIES - popcount(ORDERS_ENTRIES),
+      // Every complete subtree of the stored levels (4 up): 6 + 3 + 1 for 100 leaves.
+      treeNodesChecked: storedNodes(ORDERS_ENTRIES),
       checkpointSize: ORDERS_ENTRIES,
       violationsChecked: 0,
     });
@@ -183,11 +190,10 @@ describe("checkStore finds each corruption at its position", () => {
     await flipByte(encodeChainEntryKey(ORDERS, 37), 5);
     const report = await check(16);
     expect(report.ok).toBe(false);
-    // The link at 37 breaks, and neither the stored leaf nor the data hash block matches the
-    // edited data hash.
+    // The link at 37 breaks, and the data hash block does not match the edited data hash. The
+    // tree above the untrusted leaf is taken as stored, so it adds no second report.
     expect(problemsOf(report)).toEqual([
       { table: ORDERS, kind: "chain-hash-mismatch", position: 37, count: 1 },
-      { table: ORDERS, kind: "tree-leaf-mismatch", level: 0, position: 36, count: 1 },
       { table: ORDERS, kind: "data-hash-block-mismatch", position: 37, count: 1 },
     ]);
   });
@@ -200,10 +206,10 @@ describe("checkStore finds each corruption at its position", () => {
   });
 
   test("an interior tree node", async () => {
-    // Level 2, index 3 covers leaves 12-15: inside the tree, not on the size-100 frontier.
-    await flipByte(encodeTreeNodeKey(ORDERS, 2, 3), 0);
+    // Level 4, index 2 covers leaves 32-47: inside the tree, not on the size-100 frontier.
+    await flipByte(encodeTreeNodeKey(ORDERS, 4, 2), 0);
     expect(problemsOf(await check())).toEqual([
-      { table: ORDERS, kind: "tree-node-mismatch", level: 2, position: 3, count: 1 },
+      { table: ORDERS, kind: "tree-node-mismatch", level: 4, position: 2, count: 1 },
     ]);
   });
 
@@ -216,10 +222,27 @@ describe("checkStore finds each corruption at its position", () => {
     ]);
   });
 
-  test("a leaf", async () => {
-    await flipByte(encodeTreeNodeKey(ORDERS, 0, 50), 9);
-    expect(problemsOf(await check(8))).toEqual([
-      { table: ORDERS, kind: "tree-leaf-mismatch", level: 0, position: 50, count: 1 },
+  test("a chain rewritten with an edited data hash breaks the tree above it", async () => {
+    // Entry 37's data hash edited and every later chain hash recomputed over it, as a forger
+    // would: the chain verifies, the leaf derived from it does not fit the stored subtree.
+    const edits: WriteOperation[] = [];
+    let chain: Uint8Array = (await readOnDisk(encodeChainEntryKey(ORDERS, 36))).slice(32, 64);
+    for (let seq = 37; seq <= ORDERS_ENTRIES; seq++) {
+      const value = (await readOnDisk(encodeChainEntryKey(ORDERS, seq))).slice();
+      if (seq === 37) value[5] = (value[5] ?? 0) ^ 0x01;
+      chain = chainHash(chain, seq, value.subarray(0, 32));
+      value.set(chain, 32);
+      edits.push({ type: "put", key: encodeChainEntryKey(ORDERS, seq), value });
+    }
+    const head = (await readOnDisk(encodeChainHeadKey(ORDERS))).slice();
+    head.set(chain, 8);
+    edits.push({ type: "put", key: encodeChainHeadKey(ORDERS), value: head });
+    await editOnDisk(edits);
+    expect(problemsOf(await check())).toEqual([
+      { table: ORDERS, kind: "data-hash-block-mismatch", position: 37, count: 1 },
+      // Leaf 36 lies under node (4, 2), leaves 32-47, and under (5, 1) and (6, 0) above it.
+      { table: ORDERS, kind: "tree-node-mismatch", level: 4, position: 2, count: 3 },
+      { table: ORDERS, kind: "checkpoint-chain-hash-mismatch", position: 100, count: 1 },
     ]);
   });
 
@@ -239,7 +262,6 @@ describe("checkStore finds each corruption at its position", () => {
     await editOnDisk([{ type: "put", key: encodeChainHeadKey(ORDERS), value: head }]);
     expect(problemsOf(await check())).toEqual([
       { table: ORDERS, kind: "chain-entry-beyond-head", position: 100, count: 1 },
-      { table: ORDERS, kind: "tree-node-beyond-size", level: 0, position: 99, count: 3 },
       // Entry 100's key is still in the index, but no entry of the chain accounts for it.
       { table: ORDERS, kind: "primary-key-index-extra", position: 0, count: 1 },
       // The data hash block still holds entry 100's hash.
@@ -351,10 +373,29 @@ describe("checkStore finds each corruption at its position", () => {
     ]);
   });
 
-  test("the fixture's leaves are the leaf hashes of its data hashes", async () => {
-    expect(await readOnDisk(encodeTreeNodeKey(ORDERS, 0, 0))).toEqual(
-      new Uint8Array(leafHash(fixtureDataHash(ORDERS, 1))),
-    );
+  test("a head moved back past a stored subtree leaves that subtree beyond it", async () => {
+    const entry95 = await readOnDisk(encodeChainEntryKey(ORDERS, 95));
+    const head = new Uint8Array(40);
+    head[7] = 95;
+    head.set(entry95.subarray(32, 64), 8);
+    await editOnDisk([{ type: "put", key: encodeChainHeadKey(ORDERS), value: head }]);
+    const problems = problemsOf(await check()).filter((problem) => problem.kind.startsWith("tree"));
+    // Nodes (4, 5) (leaves 80-95) and (5, 2) (leaves 64-95) need 96 leaves.
+    expect(problems).toEqual([
+      { table: ORDERS, kind: "tree-node-beyond-size", level: 4, position: 5, count: 2 },
+    ]);
+  });
+
+  test("the fixture stores no leaf: the store derives each from its entry's data hash", async () => {
+    const store = await openStore(directory);
+    try {
+      expect(store.treeNodes(ORDERS).get(0, 0)).toEqual(
+        new Uint8Array(leafHash(fixtureDataHash(ORDERS, 1))),
+      );
+    } finally {
+      await store.close();
+    }
+    await expect(readOnDisk(encodeTreeNodeKey(ORDERS, 0, 0))).rejects.toThrow(/lacks a key/);
   });
 });
 
@@ -364,19 +405,18 @@ describe("formatIntegrityReport", () => {
     const text = formatIntegrityReport(await check());
     const lines = text.split("\n");
     expect(lines[0]).toBe(
-      "store integrity: CORRUPT; 2 tables, 110 chain entries checked, 3 problems",
+      "store integrity: CORRUPT; 2 tables, 110 chain entries checked, 2 problems",
     );
     expect(lines[1]).toBe(
-      '  "public.events": ok; 10 entries, 18 tree nodes, checkpoint at 10, 3 violations',
+      '  "public.events": ok; 10 entries, 0 tree nodes, checkpoint at 10, 3 violations',
     );
     expect(lines[2]).toBe(
-      '  "public.orders": CORRUPT; 100 entries, 197 tree nodes, checkpoint at 100, 0 violations',
+      '  "public.orders": CORRUPT; 100 entries, 10 tree nodes, checkpoint at 100, 0 violations',
     );
     expect(lines[3]).toMatch(
       /^ {4}chain-hash-mismatch at 37: entry 37 stores chain hash [0-9a-f]{64}/,
     );
-    expect(lines[4]).toMatch(/^ {4}tree-leaf-mismatch at level 0, index 36: leaf 36 is /);
-    expect(lines[5]).toMatch(/^ {4}data-hash-block-mismatch at 37: the data hash block holds/);
+    expect(lines[4]).toMatch(/^ {4}data-hash-block-mismatch at 37: the data hash block holds/);
     expect(text.endsWith("\n")).toBe(true);
   });
 

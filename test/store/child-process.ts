@@ -15,9 +15,10 @@ const artifactsRoot = join(repositoryRoot, "test-artifacts");
 export async function buildCrashWriter(): Promise<{ script: string; remove: () => Promise<void> }> {
   await mkdir(artifactsRoot, { recursive: true });
   const outputRoot = await mkdtemp(join(artifactsRoot, "store-child-"));
-  // The store and the modules it imports: crypto (SHA-256) and hash (the chain hash).
+  // The store and the modules it imports: crypto (SHA-256), hash (the chain hash) and merkle
+  // (the tree nodes the store derives).
   const sources: string[] = [];
-  for (const module of ["store", "crypto", "hash"]) {
+  for (const module of ["store", "crypto", "hash", "merkle"]) {
     const moduleDirectory = join(repositoryRoot, "src", module);
     for (const name of await readdir(moduleDirectory)) {
       if (name.endsWith(".ts")) sources.push(join(moduleDirectory, name));

@@ -7,7 +7,7 @@
 //                                                    "failed <json>", retries twice, exits 0
 
 import { createHash } from "node:crypto";
-import { openStore, StoreError } from "../../src/store/index.js";
+import { openStore, StoreError, TREE_STORED_LEVEL_MIN } from "../../src/store/index.js";
 
 export const CRASH_TABLE = "public.events";
 /** The most entries one seeded batch holds. */
@@ -74,7 +74,8 @@ async function main(): Promise<void> {
         lsn: BigInt(seq) * 16n,
         primaryKey: rowPrimaryKey(seq, padBytes),
       });
-      nodes.set(0, seq - 1, dataHash);
+      // A stand-in tree: one stored node per entry, to check it commits with the entry.
+      nodes.set(TREE_STORED_LEVEL_MIN, seq - 1, dataHash);
       size = seq;
     }
     batch.putCheckpoint(CRASH_TABLE, size, `checkpoint ${size}\n`);

@@ -141,7 +141,7 @@ describe("value layout", () => {
       lsn: 0x16b43d28n,
       primaryKey: Uint8Array.of(0xaa, 0xbb),
     });
-    store.treeNodes("t", batch).set(0, 0, new Uint8Array(32).fill(0x33));
+    store.treeNodes("t", batch).set(4, 0, new Uint8Array(32).fill(0x33));
     batch.putCheckpoint("t", 1, "é\n");
     await store.commit(batch);
     const raw = (key: Uint8Array) => hex(keyValueStore.get(key)!);
@@ -150,9 +150,11 @@ describe("value layout", () => {
     );
     expect(raw(encodeChainHeadKey("t"))).toBe(`0000000000000001${"22".repeat(32)}`);
     expect(raw(encodePrimaryKeyIndexKey("t", Uint8Array.of(0xaa, 0xbb)))).toBe("0000000000000001");
-    expect(raw(encodeTreeNodeKey("t", 0, 0))).toBe("33".repeat(32));
+    expect(raw(encodeTreeNodeKey("t", 4, 0))).toBe("33".repeat(32));
+    // Below level 4 nothing is stored: the leaf is derived from the entry.
+    expect(keyValueStore.get(encodeTreeNodeKey("t", 0, 0))).toBeUndefined();
     expect(raw(encodeCheckpointKey("t", 1))).toBe("c3a90a");
-    expect(raw(encodeMetaKey("schema-version"))).toBe("00000001");
+    expect(raw(encodeMetaKey("schema-version"))).toBe("00000002");
     await store.close();
   });
 });

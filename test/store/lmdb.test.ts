@@ -9,6 +9,7 @@ import {
   openStore,
   SCHEMA_VERSION_META_NAME,
   StoreError,
+  TREE_STORED_LEVEL_MIN,
   type WitnzStore,
 } from "../../src/store/index.js";
 import { buildCrashWriter, runCrashWriter } from "./child-process.js";
@@ -57,7 +58,7 @@ describe("LMDB store on disk", () => {
     const first = await openStore(directory);
     const batch = first.batch();
     for (const entry of entries) batch.appendChainEntry(table, entry);
-    first.treeNodes(table, batch).set(1, 2, entries[9]!.chainHash);
+    first.treeNodes(table, batch).set(5, 2, entries[9]!.chainHash);
     batch.putCheckpoint(table, 50, "checkpoint 50\n");
     batch.setMeta("node-id", bytes(7));
     await first.commit(batch);
@@ -67,7 +68,7 @@ describe("LMDB store on disk", () => {
     expect(reopened.chainHead(table)).toEqual({ size: 50, chainHash: entries[49]!.chainHash });
     expect([...reopened.chainEntries(table, 1, 50)]).toEqual(entries);
     expect(reopened.sequenceForPrimaryKey(table, utf8("pk-17"))).toBe(17);
-    expect(reopened.treeNodes(table).get(1, 2)).toEqual(entries[9]!.chainHash);
+    expect(reopened.treeNodes(table).get(5, 2)).toEqual(entries[9]!.chainHash);
     expect(reopened.latestCheckpoint(table)).toEqual({ size: 50, noteText: "checkpoint 50\n" });
     expect(reopened.meta("node-id")).toEqual(bytes(7));
     expect(reopened.tables()).toEqual([table]);
@@ -122,7 +123,7 @@ describe("LMDB store on disk", () => {
     const error = await caughtError(() => openStore(directory));
     expect(error.code).toBe("WITNZ_STORE_SCHEMA");
     expect(error.message).toBe(
-      `the store in ${realpathSync(directory)} has schema version 3; this build reads schema version 1 only`,
+      `the store in ${realpathSync(directory)} has schema version 3; this build reads schema version 2 only`,
     );
     // The refused store was closed again, so it can be opened raw to repair it.
     const reopened = openLmdbKeyValueStore(directory);
@@ -183,7 +184,9 @@ describe("LMDB store with a real process", () => {
       expect(store.sequenceForPrimaryKey(CRASH_TABLE, rowPrimaryKey(seq, primaryKeyPadBytes))).toBe(
         seq,
       );
-      expect(store.treeNodes(CRASH_TABLE).get(0, seq - 1)).toEqual(entry.dataHash);
+      expect(store.treeNodes(CRASH_TABLE).get(TREE_STORED_LEVEL_MIN, seq - 1)).toEqual(
+        entry.dataHash,
+      );
     }
     // No entry beyond the head: a partial batch would show up here.
     expect(seq).toBe(size);
@@ -194,7 +197,7 @@ describe("LMDB store with a real process", () => {
         noteText: `checkpoint ${size}\n`,
       });
     }
-    expect(store.treeNodes(CRASH_TABLE).get(0, size)).toBeUndefined();
+    expect(store.treeNodes(CRASH_TABLE).get(TREE_STORED_LEVEL_MIN, size)).toBeUndefined();
     return size;
   }
 

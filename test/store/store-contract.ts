@@ -1,18 +1,24 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { MemoryTreeNodeStore, MerkleTree } from "../../src/merkle/index.js";
 import {
   ChainEntryWindow,
   DATA_HASH_BLOCK_ENTRIES,
+  decodeTreeNodeKey,
   encodeDataHashBlockKey,
   encodeMetaKey,
+  encodeTreeNodeKey,
   KEY_BYTES_MAX,
+  KeyTag,
   type KeyValueStore,
   openStoreOnKeyValueStore,
   SCHEMA_VERSION_META_NAME,
   STORE_SCHEMA_VERSION,
   StoreError,
+  TREE_STORED_LEVEL_MIN,
   type WitnzStore,
   WRITE_OPERATIONS_MAX,
+  type WriteOperation,
 } from "../../src/store/index.js";
 import {
   bytes,
@@ -558,23 +564,54 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
       const hashB = sha256(utf8("b"));
       const first = store.batch();
       const staged = store.treeNodes(table, first);
-      staged.set(0, 0, hashA);
-      staged.set(3, 5, hashB);
-      expect(staged.get(0, 0)).toEqual(hashA);
-      expect(staged.get(3, 5)).toEqual(hashB);
-      expect(staged.get(3, 4)).toBeUndefined();
-      expect(store.treeNodes(table).get(0, 0)).toBeUndefined();
-      expect(store.treeNodes(table, store.batch()).get(0, 0)).toBeUndefined();
-      expect(store.treeNodes("public.other", first).get(0, 0)).toBeUndefined();
+      staged.set(4, 0, hashA);
+      staged.set(7, 5, hashB);
+      expect(staged.get(4, 0)).toEqual(hashA);
+      expect(staged.get(7, 5)).toEqual(hashB);
+      expect(staged.get(7, 4)).toBeUndefined();
+      expect(store.treeNodes(table).get(4, 0)).toBeUndefined();
+      expect(store.treeNodes(table, store.batch()).get(4, 0)).toBeUndefined();
+      expect(store.treeNodes("public.other", first).get(4, 0)).toBeUndefined();
       await store.commit(first);
-      expect(store.treeNodes(table).get(3, 5)).toEqual(hashB);
+      expect(store.treeNodes(table).get(7, 5)).toEqual(hashB);
 
       const second = store.batch();
-      store.treeNodes(table, second).set(0, 0, hashB);
-      expect(store.treeNodes(table, second).get(0, 0)).toEqual(hashB);
-      expect(store.treeNodes(table).get(0, 0)).toEqual(hashA);
+      store.treeNodes(table, second).set(4, 0, hashB);
+      expect(store.treeNodes(table, second).get(4, 0)).toEqual(hashB);
+      expect(store.treeNodes(table).get(4, 0)).toEqual(hashA);
       await store.commit(second);
-      expect(store.treeNodes(table).get(0, 0)).toEqual(hashB);
+      expect(store.treeNodes(table).get(4, 0)).toEqual(hashB);
+    });
+
+    test(`nodes below level ${TREE_STORED_LEVEL_MIN} are derived from the entries' data hashes, not stored`, async () => {
+      const entries = makeEntries(1, 20, GENESIS);
+      const referenceNodes = new MemoryTreeNodeStore();
+      const reference = MerkleTree.create(referenceNodes);
+      for (const entry of entries) reference.append(entry.dataHash);
+      const batch = store.batch();
+      for (const entry of entries) batch.appendChainEntry(table, entry);
+      const staged = store.treeNodes(table, batch);
+      const tree = MerkleTree.create(staged);
+      for (const entry of entries) tree.append(entry.dataHash);
+      // Setting one is accepted and changes nothing: the node is what the entries say.
+      staged.set(0, 3, sha256(utf8("not the leaf")));
+      const expectDerived = (nodes: ReturnType<WitnzStore["treeNodes"]>) => {
+        for (let index = 0; index < 20; index++) {
+          expect(nodes.get(0, index)).toEqual(reference.leafHash(index));
+        }
+        expect(nodes.get(3, 1)).toEqual(referenceNodes.get(3, 1));
+        expect(nodes.get(2, 4)).toEqual(referenceNodes.get(2, 4));
+        // Past the chain's end: leaf 20, and node (3, 2) whose leaves 16-23 are not all there.
+        expect(nodes.get(0, 20)).toBeUndefined();
+        expect(nodes.get(3, 2)).toBeUndefined();
+      };
+      expectDerived(staged);
+      expect(store.treeNodes(table).get(0, 0)).toBeUndefined();
+      await store.commit(batch);
+      expectDerived(store.treeNodes(table));
+      const reopened = MerkleTree.open(store.treeNodes(table), 20);
+      expect(reopened.root()).toEqual(reference.root());
+      expect(reopened.inclusionProof(5, 20)).toEqual(reference.inclusionProof(5, 20));
     });
 
     test("tree nodes without a batch are read-only, and hashes must be 32 bytes", async () => {
@@ -645,7 +682,7 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
       loser.appendChainEntry(table, { ...entries[0]!, primaryKey: utf8("loser-pk") });
       loser.putCheckpoint(table, 1, "loser checkpoint");
       loser.setMeta("loser", bytes(1));
-      store.treeNodes(table, loser).set(0, 0, sha256(utf8("loser")));
+      store.treeNodes(table, loser).set(4, 0, sha256(utf8("loser")));
       await store.commit(winner);
       await expectStoreError(
         () => store.commit(loser),
@@ -657,7 +694,7 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
       expect(store.sequenceForPrimaryKey(table, utf8("loser-pk"))).toBeUndefined();
       expect(store.checkpoint(table, 1)).toBeUndefined();
       expect(store.meta("loser")).toBeUndefined();
-      expect(store.treeNodes(table).get(0, 0)).toBeUndefined();
+      expect(store.treeNodes(table).get(4, 0)).toBeUndefined();
     });
 
     test("two commits in flight on one table: one wins, the other conflicts", async () => {
@@ -725,13 +762,57 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
     test("a newer schema version is refused, naming both versions", async () => {
       const keyValueStore = await harness.openKeyValueStore();
       await keyValueStore.write([
-        { type: "put", key: encodeMetaKey(SCHEMA_VERSION_META_NAME), value: bytes(0, 0, 0, 2) },
+        { type: "put", key: encodeMetaKey(SCHEMA_VERSION_META_NAME), value: bytes(0, 0, 0, 3) },
       ]);
       await expectStoreError(
         () => openStoreOnKeyValueStore(keyValueStore),
         "WITNZ_STORE_SCHEMA",
-        / has schema version 2; this build reads schema version 1 only/,
+        / has schema version 3; this build reads schema version 2 only/,
       );
+    });
+
+    test("a version 1 store, which stored every tree level, opens migrated: the levels it no longer keeps are deleted", async () => {
+      const keyValueStore = await harness.openKeyValueStore();
+      const table = "public.orders";
+      // 9000 leaves have 16 875 nodes below level 4: more than one migration write deletes.
+      const tables = [
+        { name: table, leaves: 9000 },
+        { name: "public.other", leaves: 40 },
+      ];
+      const node = (level: number, index: number) => sha256(utf8(`node ${level} ${index}`));
+      const operations: WriteOperation[] = [
+        { type: "put", key: encodeMetaKey(SCHEMA_VERSION_META_NAME), value: bytes(0, 0, 0, 1) },
+        { type: "put", key: encodeMetaKey("kept"), value: bytes(7) },
+      ];
+      let kept = 0;
+      for (const { name, leaves } of tables) {
+        for (let level = 0; 2 ** level <= leaves; level++) {
+          const count = Math.floor(leaves / 2 ** level);
+          if (level >= TREE_STORED_LEVEL_MIN) kept += count;
+          for (let index = 0; index < count; index++) {
+            operations.push({
+              type: "put",
+              key: encodeTreeNodeKey(name, level, index),
+              value: node(level, index),
+            });
+          }
+        }
+      }
+      await keyValueStore.write(operations);
+      const migrated = await openStoreOnKeyValueStore(keyValueStore);
+      expect(keyValueStore.get(encodeMetaKey(SCHEMA_VERSION_META_NAME))).toEqual(
+        bytes(0, 0, 0, STORE_SCHEMA_VERSION),
+      );
+      const treeNodeKeys = [
+        ...keyValueStore.range({
+          start: Uint8Array.of(KeyTag.treeNode),
+          end: Uint8Array.of(KeyTag.treeNode + 1),
+        }),
+      ].map(([key]) => decodeTreeNodeKey(key));
+      expect(treeNodeKeys.every((key) => key.level >= TREE_STORED_LEVEL_MIN)).toBe(true);
+      expect(treeNodeKeys.length).toBe(kept);
+      expect(migrated.treeNodes(table).get(5, 3)).toEqual(node(5, 3));
+      expect(migrated.meta("kept")).toEqual(bytes(7));
     });
 
     test("an unreadable schema version is refused", async () => {
@@ -742,7 +823,7 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
       await expectStoreError(
         () => openStoreOnKeyValueStore(keyValueStore),
         "WITNZ_STORE_SCHEMA",
-        /unreadable schema version \(3 bytes\); this build reads schema version 1/,
+        /unreadable schema version \(3 bytes\); this build reads schema version 2/,
       );
     });
 
