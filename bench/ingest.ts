@@ -104,9 +104,17 @@ export async function benchIngest(options: BenchIngestOptions = {}): Promise<Ben
     });
     let commits = 0;
     let commitWaitMs = 0;
-    const commit = async (): Promise<void> => {
+    // As CaptureRunner commits while it catches up: a full batch's commit is started, and staging
+    // goes on once its writes are applied, while it is flushed; the commit before it is awaited
+    // first, so at most one is being flushed.
+    let inflight: Promise<unknown> | undefined;
+    const commit = async (wait: boolean): Promise<void> => {
       const start = performance.now();
-      await ingester.commit();
+      if (inflight !== undefined) await inflight;
+      const started = ingester.startCommit();
+      inflight = started.durable;
+      await (wait ? started.durable : started.applied);
+      if (wait) inflight = undefined;
       commitWaitMs += performance.now() - start;
       commits += 1;
     };
@@ -116,11 +124,11 @@ export async function benchIngest(options: BenchIngestOptions = {}): Promise<Ben
       for (const message of transactionMessages(transaction)) {
         const event = assembler.push(message);
         if (event === undefined) continue;
-        if (event.kind !== "commit" && ingester.full) await commit();
-        if (ingester.stage(event)) await commit();
+        if (event.kind !== "commit" && ingester.full) await commit(false);
+        if (ingester.stage(event)) await commit(true);
       }
     }
-    await commit();
+    await commit(true);
     const totalMs = performance.now() - start;
     const cpuMs = difference(mainThreadCpuMs(), cpuStart);
     const size = store.chainHead(tableDisplayName(RELATION.schema, RELATION.table))?.size;

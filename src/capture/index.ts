@@ -21,6 +21,7 @@ export {
   CAPTURE_CONFIRMED_LSN_META,
   CAPTURE_LSN_META,
   CAPTURE_PROGRESS_META,
+  type CommitInFlight,
   type CommittedBatch,
   type GapToRecord,
   Ingester,

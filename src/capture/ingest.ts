@@ -102,6 +102,14 @@ export interface CommittedBatch {
   readonly tablesCheckpointed: readonly string[];
 }
 
+/** A commit started by `startCommit`. */
+export interface CommitInFlight {
+  /** Resolves once the batch's writes are applied, or its commit failed: staging may go on. */
+  readonly applied: Promise<void>;
+  /** Resolves once the batch is durable, with what it recorded; rejects when it failed. */
+  readonly durable: Promise<CommittedBatch>;
+}
+
 interface Progress {
   readonly commitLsn: Lsn;
   readonly changesDone: number;
@@ -392,7 +400,20 @@ export class Ingester {
    * Commits what is staged, durably. On failure the in-memory state no longer matches the store:
    * the caller must drop this ingester and open a new one (which reloads from the store).
    */
-  async commit(confirmedLsn?: Lsn): Promise<CommittedBatch> {
+  commit(confirmedLsn?: Lsn): Promise<CommittedBatch> {
+    return this.startCommit(confirmedLsn).durable;
+  }
+
+  /**
+   * Starts committing what is staged and returns at once. Staging may go on once the batch is
+   * `applied` (its writes are in the store's transaction, which is then flushed on another
+   * thread), while it becomes `durable`: the next batch builds on this one (the store hands it
+   * this commit's chain heads and data hash blocks). The caller acknowledges what each commit
+   * returns in order, never a later one before an earlier one is durable, and stages nothing that
+   * reads the store's rows (a violation, a gap) while a commit is in flight. On failure, as for
+   * `commit`, this ingester is dropped; a batch built on a failed commit fails too.
+   */
+  startCommit(confirmedLsn?: Lsn): CommitInFlight {
     const acknowledgeLsn = this.#pendingAcknowledge;
     const batch = this.#batch;
     const persistConfirmed =
@@ -411,8 +432,17 @@ export class Ingester {
     if (batch !== undefined) {
       // A checkpoint is signed only at a transaction boundary, so it never covers half of one.
       if (acknowledgeLsn !== undefined) tablesCheckpointed = this.#stageCheckpoints(batch);
-      await this.#store.commit(batch);
     }
+    let markApplied: () => void = () => undefined;
+    const applied = new Promise<void>((resolve) => {
+      markApplied = resolve;
+    });
+    const durable =
+      batch === undefined
+        ? Promise.resolve()
+        : this.#store.commit(batch, { onApplied: markApplied });
+    // A failed commit is never applied; whoever waits for `applied` then learns of it from `durable`.
+    durable.then(markApplied, markApplied);
     for (const [table, state] of this.#tables) {
       state.nodes.batch = undefined;
       state.nodes.storage = this.#store.treeNodes(table);
@@ -428,7 +458,8 @@ export class Ingester {
     }
     this.#pendingAcknowledge = undefined;
     if (persistConfirmed) this.#confirmedLsn = confirmedLsn;
-    return { acknowledgeLsn, rowsAppended, rowsByTable, violations, tablesCheckpointed };
+    const committed = { acknowledgeLsn, rowsAppended, rowsByTable, violations, tablesCheckpointed };
+    return { applied, durable: durable.then(() => committed) };
   }
 
   /** True when nothing is staged: a batch of its own may be committed now. */

@@ -4,6 +4,7 @@ export type {
   RangeOptions,
   WriteCondition,
   WriteOperation,
+  WriteOptions,
 } from "./key-value-store.js";
 export {
   type ChainEntryKey,

@@ -20,6 +20,15 @@ export interface WriteCondition {
   readonly value: Uint8Array | undefined;
 }
 
+export interface WriteOptions {
+  /**
+   * Called once the operations are applied inside the write's transaction, before it is made
+   * durable (LMDB: on the main thread, before the writer thread commits and flushes). Not called
+   * when a condition fails. What is applied is not yet durable: wait for the promise for that.
+   */
+  readonly onApplied?: () => void;
+}
+
 export interface RangeOptions {
   /** First key of the range, inclusive. */
   readonly start: Uint8Array;
@@ -57,6 +66,7 @@ export interface KeyValueStore {
   write(
     operations: readonly WriteOperation[],
     conditions?: readonly WriteCondition[],
+    options?: WriteOptions,
   ): Promise<void>;
   /** Waits for pending writes, then releases the store; every later call fails. */
   close(): Promise<void>;

@@ -12,6 +12,7 @@ import {
   validateWrite,
   type WriteCondition,
   type WriteOperation,
+  type WriteOptions,
 } from "./key-value-store.js";
 import { KEY_BYTES_MAX, MAP_SIZE_BYTES_INITIAL, STORE_SIZE_BYTES_MAX_DEFAULT } from "./limits.js";
 
@@ -242,6 +243,7 @@ class LmdbKeyValueStore implements KeyValueStore {
   async write(
     operations: readonly WriteOperation[],
     conditions: readonly WriteCondition[] = [],
+    options: WriteOptions = {},
   ): Promise<void> {
     this.#assertOpen();
     validateWrite(operations, conditions);
@@ -258,6 +260,7 @@ class LmdbKeyValueStore implements KeyValueStore {
           if (operation.type === "put") database.putSync(operation.key, operation.value);
           else database.removeSync(operation.key);
         }
+        options.onApplied?.();
       });
     } catch (error) {
       if (error instanceof StoreError) throw error;

@@ -9,6 +9,7 @@ import {
   validateWrite,
   type WriteCondition,
   type WriteOperation,
+  type WriteOptions,
 } from "./key-value-store.js";
 
 /**
@@ -77,6 +78,7 @@ class MemoryKeyValueStore implements KeyValueStore {
   async write(
     operations: readonly WriteOperation[],
     conditions: readonly WriteCondition[] = [],
+    options: WriteOptions = {},
   ): Promise<void> {
     this.#assertOpen();
     validateWrite(operations, conditions);
@@ -105,6 +107,7 @@ class MemoryKeyValueStore implements KeyValueStore {
         this.#values.splice(position, 1);
       }
     }
+    options.onApplied?.();
   }
 
   async close(): Promise<void> {

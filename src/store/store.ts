@@ -2,7 +2,12 @@ import { sha256 } from "../crypto/index.js";
 import { GENESIS_CHAIN_HASH, chainHash as nextChainHash } from "../hash/index.js";
 import { byteString, writeUint64 } from "./bytes.js";
 import { StoreError, storeAssert } from "./errors.js";
-import type { KeyValueStore, WriteCondition, WriteOperation } from "./key-value-store.js";
+import type {
+  KeyValueStore,
+  WriteCondition,
+  WriteOperation,
+  WriteOptions,
+} from "./key-value-store.js";
 import {
   alertDueKeyRange,
   assertCount,
@@ -179,8 +184,13 @@ export interface WitnzStore {
   batch(): StoreBatch;
   /** Tree nodes of `table`; `set` stages into `batch`, `get` sees the batch's nodes first. */
   treeNodes(table: string, batch?: StoreBatch): TreeNodeStorage;
-  /** Writes the batch atomically; resolves once it is durable. A batch commits once. */
-  commit(batch: StoreBatch): Promise<void>;
+  /**
+   * Writes the batch atomically; resolves once it is durable. A batch commits once. While it is
+   * in flight, a batch staged meanwhile builds on it: a chain this commit appends to is read at
+   * its new head (and the later commit fails if this one does). `onApplied` is called once the
+   * writes are applied, before they are flushed (KeyValueStore.write).
+   */
+  commit(batch: StoreBatch, options?: WriteOptions): Promise<void>;
   /**
    * What a peer needs to rebuild a lost store from this one (seed.ts): chains, primary-key index,
    * tree nodes and the meta entries `isSeedMeta` names, as raw entries from one read snapshot.
@@ -388,7 +398,8 @@ class KeyValueStoreBatch implements StoreBatch {
   }
 
   violationHead(table: string): ChainHead | undefined {
-    const chain = this.violationChains.get(table);
+    const chain =
+      this.violationChains.get(table) ?? this.#inflightChain(encodeViolationHeadKey(table));
     if (chain === undefined) return this.owner.violationHead(table);
     if (chain.size === 0) return undefined;
     return { size: chain.size, chainHash: chain.chainHash.slice() };
@@ -503,7 +514,13 @@ class KeyValueStoreBatch implements StoreBatch {
     const first = index * DATA_HASH_BLOCK_ENTRIES + 1;
     const offset = seq - first;
     let bytes: Uint8Array | undefined = new Uint8Array(DATA_HASH_BLOCK_ENTRIES * HASH_BYTES);
-    if (offset > 0) {
+    const inflight = this.owner.inflightBlocks.get(table)?.block;
+    if (offset > 0 && inflight !== undefined && inflight.block === index) {
+      // A commit in flight extended this block: it ends where this batch starts, or the store
+      // has no complete block for it either.
+      if (inflight.bytes === undefined || inflight.length !== offset) bytes = undefined;
+      else bytes.set(inflight.bytes.subarray(0, offset * HASH_BYTES));
+    } else if (offset > 0) {
       let committed: Uint8Array | undefined;
       try {
         committed = this.owner.dataHashBlock(table, index);
@@ -569,7 +586,7 @@ class KeyValueStoreBatch implements StoreBatch {
   }
 
   chainHead(table: string): ChainHead | undefined {
-    const chain = this.chains.get(table);
+    const chain = this.chains.get(table) ?? this.#inflightChain(encodeChainHeadKey(table));
     if (chain === undefined) return this.owner.chainHead(table);
     if (chain.size === 0) return undefined;
     return { size: chain.size, chainHash: chain.chainHash.slice() };
@@ -613,7 +630,12 @@ class KeyValueStoreBatch implements StoreBatch {
   #stagedChain(chains: Map<string, StagedChain>, table: string, headKey: Uint8Array): StagedChain {
     let chain = chains.get(table);
     if (chain === undefined) {
-      const committedHeadValue = this.owner.keyValueStore.get(headKey);
+      // A commit in flight that appends to this chain is built on: its head is the condition.
+      const inflight = this.#inflightChain(headKey);
+      const committedHeadValue =
+        inflight === undefined
+          ? this.owner.keyValueStore.get(headKey)
+          : encodeChainHeadValue({ size: inflight.size, chainHash: inflight.chainHash });
       const head =
         committedHeadValue === undefined ? undefined : decodeChainHeadValue(committedHeadValue);
       this.#assertRoom(1);
@@ -627,6 +649,11 @@ class KeyValueStoreBatch implements StoreBatch {
       chains.set(table, chain);
     }
     return chain;
+  }
+
+  /** The chain as a commit in flight leaves it, if one appends to it. */
+  #inflightChain(headKey: Uint8Array): StagedChain | undefined {
+    return this.owner.inflightHeads.get(byteString(headKey))?.chain;
   }
 
   /** Refuses to grow past one write's worth of operations (a chain head counts as one). */
@@ -649,6 +676,19 @@ class KeyValueStoreBatch implements StoreBatch {
 
 class KeyValueWitnzStore implements WitnzStore {
   readonly keyValueStore: KeyValueStore;
+  /**
+   * What commits in flight leave behind, for the batches staged meanwhile to build on: chain and
+   * violation heads by head key (byte string), data hash blocks by table. An entry goes when the
+   * commit that set it settles; a later commit's replaces it.
+   */
+  readonly inflightHeads = new Map<
+    string,
+    { readonly batch: object; readonly chain: StagedChain }
+  >();
+  readonly inflightBlocks = new Map<
+    string,
+    { readonly batch: object; readonly block: StagedBlock }
+  >();
 
   constructor(keyValueStore: KeyValueStore) {
     this.keyValueStore = keyValueStore;
@@ -888,7 +928,7 @@ class KeyValueWitnzStore implements WitnzStore {
     return hashes;
   }
 
-  async commit(batch: StoreBatch): Promise<void> {
+  async commit(batch: StoreBatch, options: WriteOptions = {}): Promise<void> {
     const staging = this.#ownBatch(batch);
     storeAssert(
       !staging.committed,
@@ -933,9 +973,19 @@ class KeyValueWitnzStore implements WitnzStore {
         operations.push({ type: "put", key: encodeAlertDueKey(dueAtMs, id), value: EMPTY });
       }
     }
-    if (operations.length === 0) return;
+    if (operations.length === 0) {
+      options.onApplied?.();
+      return;
+    }
+    const heads = [...staging.chains.values(), ...staging.violationChains.values()];
+    for (const chain of heads) {
+      this.inflightHeads.set(byteString(chain.headKey), { batch: staging, chain });
+    }
+    for (const [table, block] of staging.blocks) {
+      this.inflightBlocks.set(table, { batch: staging, block });
+    }
     try {
-      await this.keyValueStore.write(operations, conditions);
+      await this.keyValueStore.write(operations, conditions, options);
     } catch (error) {
       if (error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT") {
         const quoted = (names: Iterable<string>) =>
@@ -963,6 +1013,14 @@ class KeyValueWitnzStore implements WitnzStore {
         );
       }
       throw error;
+    } finally {
+      for (const chain of heads) {
+        const key = byteString(chain.headKey);
+        if (this.inflightHeads.get(key)?.batch === staging) this.inflightHeads.delete(key);
+      }
+      for (const table of staging.blocks.keys()) {
+        if (this.inflightBlocks.get(table)?.batch === staging) this.inflightBlocks.delete(table);
+      }
     }
   }
 

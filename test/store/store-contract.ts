@@ -710,6 +710,57 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
       expect(store.chainHead(table)?.size).toBe(1);
     });
 
+    test("a batch staged while a commit is in flight builds on it: its head, its block", async () => {
+      const entries = makeEntries(1, 1030, GENESIS);
+      const first = store.batch();
+      for (const entry of entries.slice(0, 1020)) first.appendChainEntry(table, entry);
+      const events: string[] = [];
+      const committing = store
+        .commit(first, { onApplied: () => events.push("applied") })
+        .then(() => events.push("durable"));
+      // Staged before the first is durable: seq 1021 follows it, and crosses into block 1.
+      const second = store.batch();
+      expect(second.chainHead(table)).toEqual({ size: 1020, chainHash: entries[1019]!.chainHash });
+      for (const entry of entries.slice(1020)) second.appendChainEntry(table, entry);
+      await Promise.all([committing, store.commit(second)]);
+      expect(events).toEqual(["applied", "durable"]);
+      expect(store.chainHead(table)).toEqual({ size: 1030, chainHash: entries[1029]!.chainHash });
+      const blocks = [store.dataHashBlock(table, 0), store.dataHashBlock(table, 1)];
+      expect(blocks.map((block) => (block?.length ?? 0) / 32)).toEqual([1024, 6]);
+      expect(blocks[0]!.subarray(1023 * 32)).toEqual(new Uint8Array(entries[1023]!.dataHash));
+      expect(blocks[1]!.subarray(5 * 32)).toEqual(new Uint8Array(entries[1029]!.dataHash));
+    });
+
+    test("a batch built on a commit that fails fails too, and onApplied is not called", async () => {
+      const entries = makeEntries(1, 2, GENESIS);
+      const winner = store.batch();
+      const loser = store.batch();
+      winner.appendChainEntry(table, entries[0]!);
+      loser.appendChainEntry(table, { ...entries[0]!, chainHash: sha256(utf8("other")) });
+      await store.commit(winner);
+      let applied = false;
+      const losing = store.commit(loser, {
+        onApplied: () => {
+          applied = true;
+        },
+      });
+      // Built on the loser's head (size 1, its own chain hash), which never lands.
+      const follower = store.batch();
+      follower.appendChainEntry(table, entries[1]!);
+      const outcomes = await Promise.allSettled([losing, store.commit(follower)]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(["rejected", "rejected"]);
+      for (const outcome of outcomes) {
+        expect((outcome as PromiseRejectedResult).reason.code).toBe("WITNZ_STORE_CONFLICT");
+      }
+      expect(applied).toBe(false);
+      expect(store.chainHead(table)).toEqual({ size: 1, chainHash: entries[0]!.chainHash });
+      // Nothing is left in flight: a new batch reads the committed head again.
+      const next = store.batch();
+      next.appendChainEntry(table, entries[1]!);
+      await store.commit(next);
+      expect(store.chainHead(table)?.size).toBe(2);
+    });
+
     test("a batch commits once, and only in its own store", async () => {
       const batch = store.batch();
       batch.setMeta("x", bytes(1));
