@@ -79,6 +79,11 @@ export class CaptureRunner {
   #wakeSleep: (() => void) | undefined;
   #lastError: unknown;
   #acknowledgedLsn: Lsn | undefined;
+  /**
+   * The commit being flushed while the next batch is staged, until it is durable and
+   * acknowledged; at most one. Rejects when the commit failed.
+   */
+  #inflight: Promise<void> | undefined;
 
   constructor(options: CaptureRunnerOptions) {
     this.#options = options;
@@ -177,9 +182,15 @@ export class CaptureRunner {
     try {
       await this.#consume(stream, assembler, ingester);
     } finally {
-      // What the stream confirmed last, idle WAL included, is stored before anyone judges the
-      // slot again; a half-staged batch is abandoned (it is replayed), so only when idle.
-      if (ingester.idle) await ingester.persistConfirmed(stream.confirmedLsn);
+      // A commit still being flushed is seen through (a failed one leaves the store as it was:
+      // what it held is streamed again). Then what the stream confirmed last, idle WAL
+      // included, is stored before anyone judges the slot again; a half-staged batch is
+      // abandoned (it is replayed), so only when idle.
+      const settled = await this.#settle().then(
+        () => true,
+        () => false,
+      );
+      if (settled && ingester.idle) await ingester.persistConfirmed(stream.confirmedLsn);
     }
   }
 
@@ -246,7 +257,9 @@ export class CaptureRunner {
       }
       let message: PgoutputMessage | undefined;
       if (ingester.idle && stream.queuedMessages === 0) {
-        // Nothing in hand: wait for the next message, storing idle confirmations meanwhile.
+        // Nothing in hand: see the commit in flight through, then wait for the next message,
+        // storing idle confirmations meanwhile.
+        await this.#settle();
         const raced = await withTimeout(pending, persistIntervalMs);
         if (raced === TIMED_OUT) {
           await ingester.persistConfirmed(stream.confirmedLsn);
@@ -263,26 +276,52 @@ export class CaptureRunner {
       }
       const event = assembler.push(message);
       if (event === undefined) continue;
-      // A full batch is committed before more changes join it; a commit may still join it.
-      if (event.kind !== "commit" && ingester.full) await this.#commit(stream, ingester);
+      // A full batch is committed before more changes join it (a commit may still join it),
+      // and flushed while the next one is staged.
+      if (event.kind !== "commit" && ingester.full) await this.#commit(stream, ingester, false);
+      // A violation reads the rows the store holds: none may still be in flight.
+      if (event.kind === "changes" && event.changes.some((change) => change.kind === "violation")) {
+        await this.#settle();
+      }
       const commitNow = ingester.stage(event);
       // Group commit: a transaction end is made durable once no further message is waiting,
       // so a burst of small transactions shares one flush.
       const drained = stream.queuedMessages === 0;
       if (commitNow || (ingester.hasPendingAcknowledge && drained)) {
-        await this.#commit(stream, ingester);
+        await this.#commit(stream, ingester, true);
       }
     }
   }
 
-  /** Commits what is staged, durably, then acknowledges the transaction end it closes. */
-  async #commit(stream: ReplicationStream, ingester: Ingester): Promise<void> {
-    const committed = await ingester.commit(stream.confirmedLsn);
-    if (committed.acknowledgeLsn !== undefined) {
-      stream.acknowledge(committed.acknowledgeLsn);
-      this.#acknowledgedLsn = committed.acknowledgeLsn;
-    }
-    this.#options.onCommitted?.(committed);
+  /**
+   * Commits what is staged, then acknowledges the transaction end it closes once it is durable.
+   * The commit before it is seen through first, so acknowledgements keep their order. With
+   * `wait` false, returns once the batch's writes are applied and leaves it to be flushed while
+   * the caller stages the next batch (Ingester.startCommit).
+   */
+  async #commit(stream: ReplicationStream, ingester: Ingester, wait: boolean): Promise<void> {
+    await this.#settle();
+    const started = ingester.startCommit(stream.confirmedLsn);
+    const acknowledged = started.durable.then((committed) => {
+      if (committed.acknowledgeLsn !== undefined) {
+        stream.acknowledge(committed.acknowledgeLsn);
+        this.#acknowledgedLsn = committed.acknowledgeLsn;
+      }
+      this.#options.onCommitted?.(committed);
+    });
+    if (wait) return acknowledged;
+    // Awaited by #settle; this only keeps a failure from going unseen until then.
+    acknowledged.catch(() => undefined);
+    this.#inflight = acknowledged;
+    await started.applied;
+  }
+
+  /** Waits until no commit is in flight; rejects with the failure of the one that was. */
+  async #settle(): Promise<void> {
+    const inflight = this.#inflight;
+    if (inflight === undefined) return;
+    this.#inflight = undefined;
+    await inflight;
   }
 }
 
