@@ -50,6 +50,11 @@ export interface ReplicationStreamOptions {
 export interface ReplicationStream {
   /** The next message in stream order, or `undefined` once the stream is closed. */
   next(): Promise<PgoutputMessage | undefined>;
+  /**
+   * The next message if one is queued, without waiting; `undefined` when none is (next() then
+   * waits for one, or reports why the stream ended). Never call it while a next() is pending.
+   */
+  take(): PgoutputMessage | undefined;
   /** Iterates until close(); leaving the loop early leaves the stream open. */
   [Symbol.asyncIterator](): AsyncIterator<PgoutputMessage>;
   /**
@@ -272,23 +277,27 @@ class PgoutputStream implements ReplicationStream {
     return !this.inTransaction && this.acknowledgedLsn >= this.receivedCommitEndLsn;
   }
 
+  take(): PgoutputMessage | undefined {
+    if (this.queueHead >= this.queue.length) return undefined;
+    const entry = this.queue[this.queueHead]!;
+    this.queue[this.queueHead] = undefined as never;
+    this.queueHead++;
+    if (this.queueHead >= QUEUE_COMPACT_AT) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    this.queuedBytes -= entry.bytes;
+    if (this.paused && this.queuedBytes <= this.queueBytesMax / 2) {
+      this.paused = false;
+      this.connection.stream.resume();
+    }
+    return entry.message;
+  }
+
   async next(): Promise<PgoutputMessage | undefined> {
     for (;;) {
-      if (this.queueHead < this.queue.length) {
-        const entry = this.queue[this.queueHead]!;
-        this.queue[this.queueHead] = undefined as never;
-        this.queueHead++;
-        if (this.queueHead >= QUEUE_COMPACT_AT) {
-          this.queue.splice(0, this.queueHead);
-          this.queueHead = 0;
-        }
-        this.queuedBytes -= entry.bytes;
-        if (this.paused && this.queuedBytes <= this.queueBytesMax / 2) {
-          this.paused = false;
-          this.connection.stream.resume();
-        }
-        return entry.message;
-      }
+      const message = this.take();
+      if (message !== undefined) return message;
       if (this.failure !== undefined) throw this.failure;
       if (this.closed) return undefined;
       await new Promise<void>((resolve) => {

@@ -270,6 +270,27 @@ describe("replication stream", () => {
     expect(wrong).toEqual([]);
   });
 
+  test("take() hands over queued messages without waiting, in stream order with next()", async () => {
+    const { stream } = await freshStream();
+    expect(stream.take()).toBeUndefined();
+    await application.query("INSERT INTO events SELECT i, 'taken' FROM generate_series(50, 52) i");
+    expect(await nextWithin(stream)).toMatchObject({ kind: "begin" });
+    const taken: string[] = [];
+    for (;;) {
+      const message = stream.take() ?? (await nextWithin(stream));
+      taken.push(message.kind);
+      if (message.kind === "commit") break;
+    }
+    expect(taken.filter((kind) => kind !== "relation")).toEqual([
+      "insert",
+      "insert",
+      "insert",
+      "commit",
+    ]);
+    expect(stream.take()).toBeUndefined();
+    expect(stream.queuedMessages).toBe(0);
+  });
+
   test("starting on a missing slot, and a stream the server ends, fail with a PostgresError", async () => {
     await expect(openStream("witnz_missing")).rejects.toMatchObject({
       code: "WITNZ_POSTGRES_REPLICATION",
