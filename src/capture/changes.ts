@@ -60,7 +60,10 @@ export type AssemblerEvent =
     };
 
 export interface AssemblerOptions {
-  /** The display name of a relation (`public.audit_log`); protected tables only are published. */
+  /**
+   * The display name of a relation (`public.audit_log`); protected tables only are published.
+   * Asked once per Relation message, not per row.
+   */
   readonly tableName: (relation: Relation) => string;
   /** The layout capture knows for a table, if any. */
   readonly knownLayout: (table: string) => TableLayout | undefined;
@@ -86,10 +89,11 @@ function sameColumns(left: TableLayout, right: TableLayout): boolean {
 
 /**
  * What every row of one relation shares, worked out once per relation rather than per row: its
- * column names (one array, so a row encoder can tell rows of the same layout by identity) and
- * where the layout's primary key columns sit among them.
+ * display name, its column names (one array, so a row encoder can tell rows of the same layout by
+ * identity) and where the layout's primary key columns sit among them.
  */
 interface RelationShape {
+  readonly table: string;
   readonly columns: readonly string[];
   /** The layout the positions were found for. */
   layout: TableLayout | undefined;
@@ -169,8 +173,8 @@ export class TransactionAssembler {
       case "relation":
         return this.#relation(message.relation);
       case "insert": {
-        const table = this.#options.tableName(message.relation);
-        const shape = this.#shape(message.relation, this.#layoutFor(table, message.relation));
+        const shape = this.#shape(message.relation);
+        const table = shape.table;
         const row = rowOf(message.relation, shape.columns, message.newTuple);
         const primaryKey = primaryKeyOf(shape.primaryKeyPositions, message.newTuple);
         if (row === undefined || primaryKey === undefined) {
@@ -179,8 +183,8 @@ export class TransactionAssembler {
         return this.#emit([{ kind: "insert", table, position: this.#next(), row, primaryKey }]);
       }
       case "update": {
-        const table = this.#options.tableName(message.relation);
-        const shape = this.#shape(message.relation, this.#layoutFor(table, message.relation));
+        const shape = this.#shape(message.relation);
+        const table = shape.table;
         const oldTuple = message.oldKey ?? message.oldTuple;
         const primaryKey =
           (oldTuple && primaryKeyOf(shape.primaryKeyPositions, oldTuple)) ??
@@ -200,8 +204,8 @@ export class TransactionAssembler {
         ]);
       }
       case "delete": {
-        const table = this.#options.tableName(message.relation);
-        const shape = this.#shape(message.relation, this.#layoutFor(table, message.relation));
+        const shape = this.#shape(message.relation);
+        const table = shape.table;
         const oldTuple = message.oldKey ?? message.oldTuple;
         const primaryKey = oldTuple ? primaryKeyOf(shape.primaryKeyPositions, oldTuple) : undefined;
         return this.#emit([
@@ -248,16 +252,19 @@ export class TransactionAssembler {
     return position;
   }
 
-  #shape(relation: Relation, layout: TableLayout): RelationShape {
+  /** The relation's shape, its primary key positions found for the table's layout in force. */
+  #shape(relation: Relation): RelationShape {
     let shape = this.#shapes.get(relation);
     if (shape === undefined) {
       shape = {
+        table: this.#options.tableName(relation),
         columns: relation.columns.map((column) => column.name),
         layout: undefined,
         primaryKeyPositions: [],
       };
       this.#shapes.set(relation, shape);
     }
+    const layout = this.#layoutFor(shape.table, relation);
     if (shape.layout !== layout) {
       const columns = shape.columns;
       shape.primaryKeyPositions = layout.primaryKey.map((column) => columns.indexOf(column));

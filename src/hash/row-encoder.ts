@@ -64,10 +64,14 @@ export class RowEncoder {
     if (total > this.#buffer.length) {
       this.#buffer = Buffer.allocUnsafe(Math.max(total, this.#buffer.length * 2));
     }
+    // TypedArray set rather than Buffer's copy, which allocates a view on every call.
     const out = this.#buffer;
-    let offset = this.#header.copy(out, 0);
+    out.set(this.#header, 0);
+    let offset = this.#header.length;
     for (let column = 0; column < values.length; column++) {
-      offset += parts[column]!.copy(out, offset);
+      const part = parts[column]!;
+      out.set(part, offset);
+      offset += part.length;
       const value = values[column]!;
       if (value === null) {
         out[offset++] = TAG_NULL;

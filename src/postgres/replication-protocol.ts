@@ -11,7 +11,8 @@ export const POSTGRES_EPOCH_UNIX_MICROSECONDS = 946_684_800_000_000n;
 const XLOG_DATA = 0x77; // 'w'
 const PRIMARY_KEEPALIVE = 0x6b; // 'k'
 const STANDBY_STATUS_UPDATE = 0x72; // 'r'
-const XLOG_DATA_HEADER_BYTES = 1 + 8 + 8 + 8;
+/** Tag, WAL start, WAL end and send time before an XLogData message's payload. */
+export const XLOG_DATA_HEADER_BYTES = 1 + 8 + 8 + 8;
 const KEEPALIVE_BYTES = 1 + 8 + 8 + 1;
 const STANDBY_STATUS_BYTES = 1 + 8 + 8 + 8 + 8 + 1;
 
@@ -37,6 +38,15 @@ export type ServerCopyMessage =
 
 function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * True for an XLogData ('w') CopyData payload: its pgoutput message starts after
+ * XLOG_DATA_HEADER_BYTES. A reader that needs only that message can skip decodeServerCopyMessage,
+ * which also reads the header's two positions and send time as bigints.
+ */
+export function isWalData(bytes: Uint8Array): boolean {
+  return bytes[0] === XLOG_DATA && bytes.length >= XLOG_DATA_HEADER_BYTES;
 }
 
 /** Decodes one CopyData payload sent by a WAL sender. */

@@ -8,7 +8,12 @@ import { asPostgresError, PostgresError } from "./errors.js";
 import { quoteIdentifier } from "./identifiers.js";
 import { formatLsn, LSN_ZERO, type Lsn } from "./lsn.js";
 import { PgoutputDecoder, type PgoutputMessage } from "./pgoutput.js";
-import { decodeServerCopyMessage, encodeStandbyStatus } from "./replication-protocol.js";
+import {
+  decodeServerCopyMessage,
+  encodeStandbyStatus,
+  isWalData,
+  XLOG_DATA_HEADER_BYTES,
+} from "./replication-protocol.js";
 import { connectReplicationSession, type PostgresConnectionOptions } from "./session.js";
 
 /** pgoutput protocol version 1: supported by every server with pgoutput (PostgreSQL 10+). */
@@ -20,6 +25,8 @@ export const QUEUE_BYTES_MAX = 64 * 1024 * 1024;
 /** One CopyData message: a row of several 1 GB values is possible but not supported. */
 export const MESSAGE_BYTES_MAX = 1024 * 1024 * 1024;
 const QUEUE_COMPACT_AT = 4_096;
+/** Received messages are copied into slabs of this size (see CopySlabs). */
+const COPY_SLAB_BYTES = 64 * 1024;
 const START_TIMEOUT_MS = 30_000;
 
 export interface ReplicationStreamOptions {
@@ -43,6 +50,11 @@ export interface ReplicationStreamOptions {
 export interface ReplicationStream {
   /** The next message in stream order, or `undefined` once the stream is closed. */
   next(): Promise<PgoutputMessage | undefined>;
+  /**
+   * The next message if one is queued, without waiting; `undefined` when none is (next() then
+   * waits for one, or reports why the stream ended). Never call it while a next() is pending.
+   */
+  take(): PgoutputMessage | undefined;
   /** Iterates until close(); leaving the loop early leaves the stream open. */
   [Symbol.asyncIterator](): AsyncIterator<PgoutputMessage>;
   /**
@@ -120,9 +132,34 @@ export async function startReplicationStream(
   return stream;
 }
 
+/**
+ * Copies of received messages, packed one after another into shared slabs: a fresh ArrayBuffer
+ * per message costs several times the copy itself, to allocate and then to collect. A slab stays
+ * alive while any view into it does; a message larger than a slab gets a buffer of its own.
+ */
+class CopySlabs {
+  private slab = new Uint8Array(0);
+  private used = 0;
+
+  /** Copies `bytes`; returns the copy of the part from byte `from` on. */
+  copy(bytes: Uint8Array, from: number): Uint8Array {
+    const length = bytes.length;
+    if (length > COPY_SLAB_BYTES) return new Uint8Array(bytes.subarray(from));
+    if (this.used + length > this.slab.length) {
+      this.slab = new Uint8Array(COPY_SLAB_BYTES);
+      this.used = 0;
+    }
+    const start = this.used;
+    this.slab.set(bytes, start);
+    this.used += length;
+    return this.slab.subarray(start + from, start + length);
+  }
+}
+
 class PgoutputStream implements ReplicationStream {
   private readonly connection: WireConnection;
   private readonly decoder = new PgoutputDecoder();
+  private readonly copies = new CopySlabs();
   private readonly queue: { message: PgoutputMessage; bytes: number }[] = [];
   private queueHead = 0;
   private queuedBytes = 0;
@@ -206,24 +243,25 @@ class PgoutputStream implements ReplicationStream {
           `a replication message of ${chunk.length} bytes exceeds ${this.messageBytesMax}`,
         );
       }
-      // pg's parser may later overwrite the buffer `chunk` views; keep a copy of our own.
-      const bytes = new Uint8Array(chunk);
-      const message = decodeServerCopyMessage(bytes);
-      if (message.kind === "keepalive") {
+      if (!isWalData(chunk)) {
+        // A keepalive: anything else is refused by decodeServerCopyMessage.
+        const message = decodeServerCopyMessage(chunk);
+        if (message.kind !== "keepalive") return;
         if (this.confirmIdleWal && this.idle() && message.walEnd > this.confirmedLsn) {
           this.confirmedLsn = message.walEnd;
         }
         if (message.replyRequested) this.sendStatus(false);
         return;
       }
-      const decoded = this.decoder.decode(message.payload);
+      // pg's parser may later overwrite the buffer `chunk` views; decoded values view a copy.
+      const decoded = this.decoder.decode(this.copies.copy(chunk, XLOG_DATA_HEADER_BYTES));
       if (decoded.kind === "begin") this.inTransaction = true;
       if (decoded.kind === "commit") {
         this.inTransaction = false;
         this.receivedCommitEndLsn = decoded.endLsn;
       }
-      this.queue.push({ message: decoded, bytes: bytes.length });
-      this.queuedBytes += bytes.length;
+      this.queue.push({ message: decoded, bytes: chunk.length });
+      this.queuedBytes += chunk.length;
       if (this.queuedBytes > this.queueBytesMax && !this.paused) {
         this.paused = true;
         this.connection.stream.pause();
@@ -239,23 +277,27 @@ class PgoutputStream implements ReplicationStream {
     return !this.inTransaction && this.acknowledgedLsn >= this.receivedCommitEndLsn;
   }
 
+  take(): PgoutputMessage | undefined {
+    if (this.queueHead >= this.queue.length) return undefined;
+    const entry = this.queue[this.queueHead]!;
+    this.queue[this.queueHead] = undefined as never;
+    this.queueHead++;
+    if (this.queueHead >= QUEUE_COMPACT_AT) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    this.queuedBytes -= entry.bytes;
+    if (this.paused && this.queuedBytes <= this.queueBytesMax / 2) {
+      this.paused = false;
+      this.connection.stream.resume();
+    }
+    return entry.message;
+  }
+
   async next(): Promise<PgoutputMessage | undefined> {
     for (;;) {
-      if (this.queueHead < this.queue.length) {
-        const entry = this.queue[this.queueHead]!;
-        this.queue[this.queueHead] = undefined as never;
-        this.queueHead++;
-        if (this.queueHead >= QUEUE_COMPACT_AT) {
-          this.queue.splice(0, this.queueHead);
-          this.queueHead = 0;
-        }
-        this.queuedBytes -= entry.bytes;
-        if (this.paused && this.queuedBytes <= this.queueBytesMax / 2) {
-          this.paused = false;
-          this.connection.stream.resume();
-        }
-        return entry.message;
-      }
+      const message = this.take();
+      if (message !== undefined) return message;
       if (this.failure !== undefined) throw this.failure;
       if (this.closed) return undefined;
       await new Promise<void>((resolve) => {

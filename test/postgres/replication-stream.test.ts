@@ -253,14 +253,42 @@ describe("replication stream", () => {
   test("a transaction larger than the queue bound arrives whole through a paused socket", async () => {
     const { stream } = await freshStream({ queueBytesMax: 16 * 1024 });
     await application.query(
-      "INSERT INTO bulk SELECT i, repeat('x', 100) FROM generate_series(1, 20000) i",
+      "INSERT INTO bulk SELECT i, repeat(chr(97 + i % 26), 100) FROM generate_series(1, 20000) i",
     );
     const transaction = await readTransaction(stream);
     const inserts = transaction.messages.filter((message) => message.kind === "insert");
     expect(inserts).toHaveLength(20_000);
     expect(inserts.at(-1)).toMatchObject({
-      newTuple: [text("20000"), text("x".repeat(100)), null],
+      newTuple: [text("20000"), text("g".repeat(100)), null],
     });
+    // Every row's values are intact once all of them arrived (each message is its own copy).
+    const wrong = inserts.filter(
+      (insert, index) =>
+        decodeText(insert.newTuple[0]) !== String(index + 1) ||
+        decodeText(insert.newTuple[1]) !== String.fromCharCode(97 + ((index + 1) % 26)).repeat(100),
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  test("take() hands over queued messages without waiting, in stream order with next()", async () => {
+    const { stream } = await freshStream();
+    expect(stream.take()).toBeUndefined();
+    await application.query("INSERT INTO events SELECT i, 'taken' FROM generate_series(50, 52) i");
+    expect(await nextWithin(stream)).toMatchObject({ kind: "begin" });
+    const taken: string[] = [];
+    for (;;) {
+      const message = stream.take() ?? (await nextWithin(stream));
+      taken.push(message.kind);
+      if (message.kind === "commit") break;
+    }
+    expect(taken.filter((kind) => kind !== "relation")).toEqual([
+      "insert",
+      "insert",
+      "insert",
+      "commit",
+    ]);
+    expect(stream.take()).toBeUndefined();
+    expect(stream.queuedMessages).toBe(0);
   });
 
   test("starting on a missing slot, and a stream the server ends, fail with a PostgresError", async () => {
