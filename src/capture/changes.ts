@@ -19,8 +19,22 @@ export interface ChangePosition {
   readonly commitLsn: Lsn;
   readonly commitTimeUnixMicroseconds: bigint;
   readonly xid: number;
-  /** 0-based index of this change among the recorded changes of its transaction. */
+  /**
+   * 0-based ordinal of the data message (insert, update, delete, truncate) among its
+   * transaction's. A layout or schema change, learned from a Relation message, takes the ordinal
+   * of the data message it comes before: a resumed stream sends Relation messages again, but only
+   * those the store does not know yet become changes, so only data messages count. The same
+   * transaction thus numbers its changes alike in every session and on every node.
+   */
   readonly index: number;
+}
+
+/** True for a change that a Relation message raised (a layout, a schema change), not a data message. */
+export function fromRelation(change: Change): boolean {
+  return (
+    change.kind === "layout" ||
+    (change.kind === "violation" && change.violation === "schema_change")
+  );
 }
 
 export type Change =
@@ -56,6 +70,7 @@ export type AssemblerEvent =
       readonly commitLsn: Lsn;
       readonly endLsn: Lsn;
       readonly commitTimeUnixMicroseconds: bigint;
+      /** Data messages in the transaction. */
       readonly changeCount: number;
     };
 
@@ -131,6 +146,7 @@ function rowOf(relation: Relation, columns: readonly string[], tuple: Tuple): Ro
 export class TransactionAssembler {
   readonly #options: AssemblerOptions;
   #position: Omit<ChangePosition, "index"> | undefined;
+  /** Data messages of the open transaction so far. */
   #changeCount = 0;
   readonly #layouts = new Map<string, TableLayout>();
   /** Per relation (pgoutput sends a new Relation object whenever the relation changes). */
@@ -239,7 +255,15 @@ export class TransactionAssembler {
     return this.#position;
   }
 
+  /** The position of the next data message, counted. */
   #next(): ChangePosition {
+    const position = this.#here();
+    this.#changeCount += 1;
+    return position;
+  }
+
+  /** The position of the next data message, not counted: for changes a Relation message raises. */
+  #here(): ChangePosition {
     const open = this.#open();
     // Spelled out: spreading an object that holds a bigint takes V8's slow path, per change.
     const position: ChangePosition = {
@@ -248,7 +272,6 @@ export class TransactionAssembler {
       xid: open.xid,
       index: this.#changeCount,
     };
-    this.#changeCount += 1;
     return position;
   }
 
@@ -307,13 +330,13 @@ export class TransactionAssembler {
   }
 
   #layoutChanges(table: string, layout: TableLayout, previous: TableLayout | undefined): Change[] {
-    const changes: Change[] = [{ kind: "layout", table, position: this.#next(), layout }];
+    const changes: Change[] = [{ kind: "layout", table, position: this.#here(), layout }];
     if (previous !== undefined) {
       changes.push({
         kind: "violation",
         violation: "schema_change",
         table,
-        position: this.#next(),
+        position: this.#here(),
         detail: { before: previous.columns, after: layout.columns },
       });
     }

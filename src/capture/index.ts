@@ -2,6 +2,7 @@ export {
   type AssemblerEvent,
   type Change,
   type ChangePosition,
+  fromRelation,
   TransactionAssembler,
   type ViolationKind,
 } from "./changes.js";

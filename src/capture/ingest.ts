@@ -26,7 +26,7 @@ import {
 import { MerkleTree, type TreeNodeStore } from "../merkle/index.js";
 import { formatLsn, LSN_ZERO, type Lsn, toLsn } from "../postgres/index.js";
 import type { StoreBatch, TreeNodeStorage, WitnzStore } from "../store/index.js";
-import type { AssemblerEvent, Change } from "./changes.js";
+import { type AssemblerEvent, type Change, fromRelation } from "./changes.js";
 import { type Gap, signGapNote } from "./gap.js";
 
 /** Meta names owned by capture. */
@@ -104,7 +104,7 @@ export interface CommittedBatch {
 
 /** A commit started by `startCommit`. */
 export interface CommitInFlight {
-  /** Resolves once the batch's writes are applied, or its commit failed: staging may go on. */
+  /** Resolves once the batch's writes are applied (staging may go on); rejects when it failed first. */
   readonly applied: Promise<void>;
   /** Resolves once the batch is durable, with what it recorded; rejects when it failed. */
   readonly durable: Promise<CommittedBatch>;
@@ -251,6 +251,8 @@ export class Ingester {
   /** True when the change was recorded before (a redelivery after a crash). */
   #alreadyRecorded(change: Change): boolean {
     if (change.position.commitLsn < this.#recordedEndLsn) return true;
+    // A Relation message's change is raised again only when the store lacks it: stage it.
+    if (fromRelation(change)) return false;
     const progress = this.#progress;
     return (
       progress !== undefined &&
@@ -288,7 +290,7 @@ export class Ingester {
       if (this.#alreadyRecorded(change)) continue;
       this.#stageChange(change);
       this.#stagedChanges += 1;
-      last = change;
+      if (!fromRelation(change)) last = change;
       if (change.kind === "violation") commitNow = true;
     }
     if (last !== undefined) {
@@ -434,15 +436,19 @@ export class Ingester {
       if (acknowledgeLsn !== undefined) tablesCheckpointed = this.#stageCheckpoints(batch);
     }
     let markApplied: () => void = () => undefined;
-    const applied = new Promise<void>((resolve) => {
+    let markFailed: (error: unknown) => void = () => undefined;
+    const applied = new Promise<void>((resolve, reject) => {
       markApplied = resolve;
+      markFailed = reject;
     });
+    // Seen through `durable` by whoever does not wait for `applied`.
+    applied.catch(() => undefined);
     const durable =
       batch === undefined
         ? Promise.resolve()
         : this.#store.commit(batch, { onApplied: markApplied });
-    // A failed commit is never applied; whoever waits for `applied` then learns of it from `durable`.
-    durable.then(markApplied, markApplied);
+    // A commit that fails after its writes were applied has settled `applied` already.
+    durable.then(markApplied, markFailed);
     for (const [table, state] of this.#tables) {
       state.nodes.batch = undefined;
       state.nodes.storage = this.#store.treeNodes(table);

@@ -286,7 +286,14 @@ export class CaptureRunner {
       if (event.kind === "changes" && event.changes.some((change) => change.kind === "violation")) {
         await this.#settle();
       }
-      const commitNow = ingester.stage(event);
+      let commitNow: boolean;
+      try {
+        commitNow = ingester.stage(event);
+      } catch (error) {
+        // Staging on a commit that failed meanwhile fails too: report the commit's failure.
+        await this.#settle();
+        throw error;
+      }
       // Group commit: a transaction end is made durable once no further message is waiting,
       // so a burst of small transactions shares one flush.
       const drained = stream.queuedMessages === 0;

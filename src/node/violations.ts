@@ -45,7 +45,8 @@ export function stageViolation(
     batch.enqueueAlert({
       // The same change always gets the same id, so a replay after a crash never alerts twice,
       // and every node of a cluster, decoding the same WAL, raises the same incident.
-      id: `${table}/${lsn}/${position.index}`,
+      // A schema change shares its index with the data message after it (changes.ts).
+      id: `${table}/${lsn}/${position.index}${schemaChange ? "/schema" : ""}`,
       kind: schemaChange ? "schema_change" : "append_only_violation",
       severity: "critical",
       node: nodeId,

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   CAPTURE_LSN_META,
   CaptureRunner,
+  type CaptureRunnerOptions,
   type ViolationToRecord,
 } from "../../src/capture/index.js";
 import { resolveTable } from "../../src/catalog/index.js";
@@ -35,7 +36,14 @@ import {
   startTestPostgres,
   type TestPostgres,
 } from "../../src/postgres/index.js";
-import { openStore, type WitnzStore } from "../../src/store/index.js";
+import {
+  type KeyValueStore,
+  openLmdbKeyValueStore,
+  openStore,
+  openStoreOnKeyValueStore,
+  StoreError,
+  type WitnzStore,
+} from "../../src/store/index.js";
 import { until } from "../support/until.js";
 
 let server: TestPostgres;
@@ -67,7 +75,11 @@ afterAll(async () => {
   if (directory) await rm(directory, { recursive: true, force: true });
 });
 
-function runner(store: WitnzStore, violations: ViolationToRecord[]): CaptureRunner {
+function runner(
+  store: WitnzStore,
+  violations: ViolationToRecord[],
+  extra: Partial<CaptureRunnerOptions> = {},
+): CaptureRunner {
   let clock = 1_763_891_200_000_000n;
   return new CaptureRunner({
     connection: { connectionString: server.connectionString },
@@ -82,6 +94,8 @@ function runner(store: WitnzStore, violations: ViolationToRecord[]): CaptureRunn
     },
     stageViolation: (_batch, violation) => violations.push(violation),
     batchChangesMax: 100,
+    reconnectDelayMsMax: 200,
+    ...extra,
   });
 }
 
@@ -214,6 +228,62 @@ describe("capture", () => {
     expect(Buffer.from(violations[1]!.newDataHash!).equals(violations[1]!.recordedDataHash!)).toBe(
       true,
     );
+    await store.close();
+  });
+
+  test("a commit that fails mid-transaction, while the next batch is staged on it: capture starts over from the store and loses nothing, though the table's layout was learned in that transaction", async () => {
+    // The store's fifth write fails, in the middle of a 1000-row transaction that is committed
+    // in batches of 100, each flushed while the next is staged on it.
+    const lmdb = openLmdbKeyValueStore(join(directory, "store-2"));
+    let writes = 0;
+    const failing: KeyValueStore = {
+      location: lmdb.location,
+      get: (key) => lmdb.get(key),
+      getTransient: (key) => lmdb.getTransient(key),
+      range: (options) => lmdb.range(options),
+      count: (range) => lmdb.count(range),
+      write: (operations, conditions, options) => {
+        writes += 1;
+        if (writes === 5) return Promise.reject(new StoreError("WITNZ_STORE_WRITE", "injected"));
+        return lmdb.write(operations, conditions, options);
+      },
+      close: () => lmdb.close(),
+    };
+    const store = await openStoreOnKeyValueStore(failing);
+    const errors: unknown[] = [];
+    const capture = runner(store, [], { onError: (error) => errors.push(error) });
+    capture.start();
+    await until(() => capture.state === "streaming", "capture to stream");
+    const table = '"Billing"."Ledger Lines"';
+    await client.query(
+      `INSERT INTO "Billing"."Ledger Lines" SELECT 'P', line, 'n' || line FROM generate_series(1, 1000) AS line`,
+    );
+    const target = await currentLsn();
+    await until(
+      () =>
+        (capture.acknowledgedLsn ?? 0n) >= target - 1000n && store.chainHead(table)?.size === 1000,
+      "capture after the failed commit",
+    );
+    await capture.stop();
+    expect(writes).toBeGreaterThan(5);
+    expect(errors.map((error) => (error as StoreError).message)).toContain("injected");
+
+    const layout = await resolveTable(client, '"Billing"."Ledger Lines"');
+    const byLine = new Map<number, (Uint8Array | null)[]>();
+    for await (const row of copyTableText(client, layout.schema, layout.table, layout.columns)) {
+      if (Buffer.from(row[0]!).toString() === "P") byLine.set(Number(Buffer.from(row[1]!)), row);
+    }
+    let previous: Uint8Array = GENESIS_CHAIN_HASH;
+    for (let line = 1; line <= 1000; line++) {
+      const row = { schema: "Billing", table: "Ledger Lines", columns: layout.columns };
+      previous = chainHash(
+        previous,
+        line,
+        dataHash(encodeRow({ ...row, values: byLine.get(line)! })),
+      );
+    }
+    expect(Buffer.from(store.chainHead(table)!.chainHash).equals(previous)).toBe(true);
+    expect(store.latestCheckpoint(table)?.size).toBe(1000);
     await store.close();
   });
 });
