@@ -24,6 +24,7 @@ export {
   CAPTURE_PROGRESS_META,
   type CommitInFlight,
   type CommittedBatch,
+  CaptureProgressError,
   type GapToRecord,
   Ingester,
   type IngestOptions,

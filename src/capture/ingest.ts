@@ -110,24 +110,56 @@ export interface CommitInFlight {
   readonly durable: Promise<CommittedBatch>;
 }
 
+/**
+ * How far an open transaction got: its data messages staged (`changesDone`, so the next has that
+ * index), and the changes Relation messages raised after the last of them (a layout, a schema
+ * change: they share the next data message's index).
+ */
 interface Progress {
   readonly commitLsn: Lsn;
   readonly changesDone: number;
+  readonly relationChangesDone: number;
+}
+
+/** Version 2: indexes count data messages only (changes.ts). Earlier builds wrote no version. */
+const PROGRESS_VERSION = 2;
+
+/** A store whose capture position this build cannot read. */
+export class CaptureProgressError extends Error {
+  readonly code = "WITNZ_CAPTURE_PROGRESS";
 }
 
 function encodeProgress(progress: Progress): Uint8Array {
   return Buffer.from(
-    JSON.stringify({ commitLsn: progress.commitLsn.toString(), changesDone: progress.changesDone }),
+    JSON.stringify({
+      version: PROGRESS_VERSION,
+      commitLsn: progress.commitLsn.toString(),
+      changesDone: progress.changesDone,
+      relationChangesDone: progress.relationChangesDone,
+    }),
   );
 }
 
 function decodeProgress(bytes: Uint8Array | undefined): Progress | undefined {
   if (bytes === undefined || bytes.length === 0) return undefined;
   const value = JSON.parse(Buffer.from(bytes).toString("utf8")) as {
+    version?: number;
     commitLsn: string;
     changesDone: number;
+    relationChangesDone?: number;
   };
-  return { commitLsn: toLsn(BigInt(value.commitLsn)), changesDone: value.changesDone };
+  if (value.version !== PROGRESS_VERSION) {
+    // Its count included layout changes, which a resumed stream does not raise again: read as
+    // today's, it would skip rows. Nothing is lost by stopping here.
+    throw new CaptureProgressError(
+      `the store stopped in the middle of the transaction committed at ${formatLsn(toLsn(BigInt(value.commitLsn)))}, recorded by an earlier build whose progress this build cannot resume from; let that build finish the transaction, then start this one`,
+    );
+  }
+  return {
+    commitLsn: toLsn(BigInt(value.commitLsn)),
+    changesDone: value.changesDone,
+    relationChangesDone: value.relationChangesDone ?? 0,
+  };
 }
 
 function encodeLsn(lsn: Lsn): Uint8Array {
@@ -150,10 +182,13 @@ export class Ingester {
   #hasRecordedEnd: boolean;
   #progress: Progress | undefined;
   /**
-   * How far the open transaction got in this batch, staged as `capture-progress` once, when the
-   * batch commits, rather than after every change: the batch holds only the last value anyway.
+   * How far the open transaction got, staged as `capture-progress` once per batch, when the batch
+   * commits, rather than after every change: the batch holds only the last value anyway.
    */
-  #stagedProgress: Progress | undefined;
+  #openProgress: Progress | undefined;
+  #progressToStage = false;
+  /** Changes Relation messages raised again at the resumed transaction's progress point, skipped. */
+  #relationChangesSkipped = 0;
   #batch: StoreBatch | undefined;
   #stagedChanges = 0;
   #stagedRows = new Map<string, number>();
@@ -248,17 +283,48 @@ export class Ingester {
     return this.#batch;
   }
 
-  /** True when the change was recorded before (a redelivery after a crash). */
+  /**
+   * True when the change was recorded before (a redelivery after a crash). A change a Relation
+   * message raised before a recorded data message was recorded with it (or, raised only now,
+   * compares the resent Relation with a layout the store learned later in the transaction:
+   * not a change at all); one raised at the progress point was recorded if the progress counts it.
+   */
   #alreadyRecorded(change: Change): boolean {
     if (change.position.commitLsn < this.#recordedEndLsn) return true;
-    // A Relation message's change is raised again only when the store lacks it: stage it.
-    if (fromRelation(change)) return false;
     const progress = this.#progress;
-    return (
-      progress !== undefined &&
-      progress.commitLsn === change.position.commitLsn &&
-      change.position.index < progress.changesDone
-    );
+    if (progress === undefined || progress.commitLsn !== change.position.commitLsn) return false;
+    const index = change.position.index;
+    if (index < progress.changesDone) return true;
+    if (
+      fromRelation(change) &&
+      index === progress.changesDone &&
+      this.#relationChangesSkipped < progress.relationChangesDone
+    ) {
+      this.#relationChangesSkipped += 1;
+      return true;
+    }
+    return false;
+  }
+
+  /** Moves the open transaction's progress past a staged change. */
+  #advanceProgress(change: Change): void {
+    const { commitLsn, index } = change.position;
+    let open = this.#openProgress;
+    if (open === undefined || open.commitLsn !== commitLsn) {
+      const resumed = this.#progress;
+      open =
+        resumed !== undefined && resumed.commitLsn === commitLsn
+          ? resumed
+          : { commitLsn, changesDone: 0, relationChangesDone: 0 };
+    }
+    this.#openProgress = fromRelation(change)
+      ? {
+          commitLsn,
+          changesDone: index,
+          relationChangesDone: open.changesDone === index ? open.relationChangesDone + 1 : 1,
+        }
+      : { commitLsn, changesDone: index + 1, relationChangesDone: 0 };
+    this.#progressToStage = true;
   }
 
   /**
@@ -278,27 +344,21 @@ export class Ingester {
       batch.setMeta(CAPTURE_LSN_META, encodeLsn(event.endLsn));
       this.#hasRecordedEnd = true;
       batch.setMeta(CAPTURE_PROGRESS_META, new Uint8Array());
-      this.#stagedProgress = undefined;
+      this.#openProgress = undefined;
+      this.#progressToStage = false;
       this.#pendingAcknowledge = event.endLsn;
       this.#progress = undefined;
       this.#stagedChanges += 1;
       return this.#stagedViolations.length > 0;
     }
     let commitNow = false;
-    let last: Change | undefined;
     for (const change of event.changes) {
       if (this.#alreadyRecorded(change)) continue;
       this.#stageChange(change);
       this.#stagedChanges += 1;
-      if (!fromRelation(change)) last = change;
-      if (change.kind === "violation") commitNow = true;
-    }
-    if (last !== undefined) {
       // Inside a transaction, record how far it got so a crash resumes exactly here.
-      this.#stagedProgress = {
-        commitLsn: last.position.commitLsn,
-        changesDone: last.position.index + 1,
-      };
+      this.#advanceProgress(change);
+      if (change.kind === "violation") commitNow = true;
     }
     return commitNow;
   }
@@ -423,8 +483,8 @@ export class Ingester {
       confirmedLsn !== undefined &&
       (this.#confirmedLsn === undefined || confirmedLsn > this.#confirmedLsn);
     if (persistConfirmed) batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(confirmedLsn));
-    if (batch !== undefined && this.#stagedProgress !== undefined) {
-      batch.setMeta(CAPTURE_PROGRESS_META, encodeProgress(this.#stagedProgress));
+    if (batch !== undefined && this.#progressToStage && this.#openProgress !== undefined) {
+      batch.setMeta(CAPTURE_PROGRESS_META, encodeProgress(this.#openProgress));
     }
     const rowsByTable = this.#stagedRows;
     const violations = this.#stagedViolations;
@@ -454,7 +514,7 @@ export class Ingester {
       state.nodes.storage = this.#store.treeNodes(table);
     }
     this.#batch = undefined;
-    this.#stagedProgress = undefined;
+    this.#progressToStage = false;
     this.#stagedChanges = 0;
     this.#stagedRows = new Map();
     this.#stagedViolations = [];

@@ -22,8 +22,7 @@ export type IntegrityProblemKind =
   | "chain-head-unreadable"
   /** The head's chain hash differs from the chain hash of the entry at the head's size. */
   | "chain-head-mismatch"
-  /** A stored leaf differs from leafHash(d_i) of the chain entry at its position. */
-  /** A tree node (or leaf) the chain's size implies is absent. */
+  /** A stored tree node (level 4 and up) the chain's size implies is absent. */
   | "tree-node-missing"
   /** A tree node's bytes are not a 32-byte hash. */
   | "tree-node-unreadable"

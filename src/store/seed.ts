@@ -5,7 +5,7 @@
 // position. The seed is read in one pass over one key range, so from one LMDB read snapshot.
 import { StoreError, storeAssert } from "./errors.js";
 import type { KeyValueStore, WriteOperation } from "./key-value-store.js";
-import { decodeMetaKey, KeyTag } from "./keys.js";
+import { decodeMetaKey, decodeTreeNodeKey, KeyTag, TREE_STORED_LEVEL_MIN } from "./keys.js";
 
 /** Seed entries per write when importing (well under the store's per-write limits). */
 const IMPORT_WRITE_ENTRIES = 10_000;
@@ -46,6 +46,7 @@ export function isBlank(store: KeyValueStore): boolean {
 /**
  * Writes a seed into a blank store, `IMPORT_WRITE_ENTRIES` at a time; returns how many entries.
  * Refuses any key outside the seed's families or meta names: a peer cannot write the rest.
+ * Tree nodes below TREE_STORED_LEVEL_MIN are skipped (counted, not written).
  */
 export async function importSeed(
   store: KeyValueStore,
@@ -62,8 +63,10 @@ export async function importSeed(
         "WITNZ_STORE_INVALID",
         () => `a seed may not write a key of family 0x${(tag ?? 0).toString(16)}`,
       );
-      pending.push({ type: "put", key, value });
       count += 1;
+      // A tree node this layout derives (a peer on a layout that stored them) is not written.
+      if (tag === KeyTag.treeNode && decodeTreeNodeKey(key).level < TREE_STORED_LEVEL_MIN) continue;
+      pending.push({ type: "put", key, value });
       if (pending.length >= IMPORT_WRITE_ENTRIES) {
         await store.write(pending);
         pending = [];

@@ -87,13 +87,15 @@ const CHAIN_ENTRY_KEY_SEQ_BYTES = 8;
 /**
  * The layout this build reads and writes. Version 2: keys.ts and values.ts as written; tree nodes
  * below TREE_STORED_LEVEL_MIN are derived, not stored. Version 1 stored every tree level: such a
- * store is migrated when it opens (its nodes below that level are deleted, then the version is
- * written). Any other version is refused; a migration is a new version plus code that rewrites
+ * store is migrated when it opens (the version is written, then its nodes below that level are
+ * deleted). Any other version is refused; a migration is a new version plus code that rewrites
  * the old layout, never a silent reinterpretation.
  */
 export const STORE_SCHEMA_VERSION = 2;
 /** Tree node keys one migration write deletes. */
 const MIGRATION_DELETES_PER_WRITE = 16_384;
+/** Present while a migration from version 1 still has tree nodes to delete; no caller may set it. */
+const MIGRATION_CLEANUP_META_NAME = "schema-migration-cleanup";
 /** The meta entry holding the schema version; no caller may set it. */
 export const SCHEMA_VERSION_META_NAME = "schema-version";
 
@@ -252,10 +254,25 @@ async function ensureSchemaVersion(keyValueStore: KeyValueStore): Promise<void> 
   }
   const version = decodeSchemaVersionValue(stored);
   if (version === 1) {
-    await migrateFromVersion1(keyValueStore);
-    return;
-  }
-  if (version !== STORE_SCHEMA_VERSION) {
+    // The version first, then the clean-up: this build never reads the nodes it deletes, and an
+    // older build refuses the store from the start, so an interrupted migration harms neither.
+    const cleanup = encodeMetaKey(MIGRATION_CLEANUP_META_NAME);
+    try {
+      await keyValueStore.write(
+        [
+          { type: "put", key, value: encodeSchemaVersionValue(STORE_SCHEMA_VERSION) },
+          { type: "put", key: cleanup, value: new Uint8Array(0) },
+        ],
+        [{ key, value: stored }],
+      );
+    } catch (error) {
+      // Another process migrated it meanwhile: read the version again.
+      if (error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT") {
+        return ensureSchemaVersion(keyValueStore);
+      }
+      throw error;
+    }
+  } else if (version !== STORE_SCHEMA_VERSION) {
     const found =
       version === undefined
         ? `an unreadable schema version (${stored.length} bytes)`
@@ -265,38 +282,38 @@ async function ensureSchemaVersion(keyValueStore: KeyValueStore): Promise<void> 
       `the store in ${keyValueStore.location} has ${found}; this build reads schema version ${STORE_SCHEMA_VERSION} only`,
     );
   }
+  if (keyValueStore.get(encodeMetaKey(MIGRATION_CLEANUP_META_NAME)) !== undefined) {
+    await deleteUnstoredTreeNodes(keyValueStore);
+  }
 }
 
 /**
- * Version 1 to 2: deletes the tree nodes below TREE_STORED_LEVEL_MIN, in writes of at most
- * MIGRATION_DELETES_PER_WRITE keys, then writes the new version. Interrupted, it starts again
- * from the top at the next open: the version changes last.
+ * The clean-up of a migration from version 1: deletes the tree nodes below TREE_STORED_LEVEL_MIN,
+ * in writes of at most MIGRATION_DELETES_PER_WRITE keys, then its marker. Interrupted, it goes
+ * on at the next open. A key that is not a tree node key is left for the integrity check.
  */
-async function migrateFromVersion1(keyValueStore: KeyValueStore): Promise<void> {
-  const family = {
-    start: Uint8Array.of(KeyTag.treeNode),
-    end: Uint8Array.of(KeyTag.treeNode + 1),
-  };
-  let start: Uint8Array = family.start;
+async function deleteUnstoredTreeNodes(keyValueStore: KeyValueStore): Promise<void> {
+  const end = Uint8Array.of(KeyTag.treeNode + 1);
+  let start: Uint8Array = Uint8Array.of(KeyTag.treeNode);
   for (;;) {
     const deletes: WriteOperation[] = [];
     let last: Uint8Array | undefined;
-    for (const [key] of keyValueStore.range({ start, end: family.end })) {
+    for (const [key] of keyValueStore.range({ start, end })) {
       last = key;
-      if (decodeTreeNodeKey(key).level < TREE_STORED_LEVEL_MIN)
-        deletes.push({ type: "delete", key });
+      let level: number;
+      try {
+        level = decodeTreeNodeKey(key).level;
+      } catch {
+        continue;
+      }
+      if (level < TREE_STORED_LEVEL_MIN) deletes.push({ type: "delete", key });
       if (deletes.length === MIGRATION_DELETES_PER_WRITE) break;
     }
-    if (last === undefined) break;
     if (deletes.length > 0) await keyValueStore.write(deletes);
-    if (deletes.length < MIGRATION_DELETES_PER_WRITE) break;
+    if (last === undefined || deletes.length < MIGRATION_DELETES_PER_WRITE) break;
     start = keyAfter(last);
   }
-  const key = encodeMetaKey(SCHEMA_VERSION_META_NAME);
-  await keyValueStore.write(
-    [{ type: "put", key, value: encodeSchemaVersionValue(STORE_SCHEMA_VERSION) }],
-    [{ key, value: encodeSchemaVersionValue(1) }],
-  );
+  await keyValueStore.write([{ type: "delete", key: encodeMetaKey(MIGRATION_CLEANUP_META_NAME) }]);
 }
 
 /** The smallest key above `key`: itself with a zero byte appended. */
@@ -568,9 +585,9 @@ class KeyValueStoreBatch implements StoreBatch {
   setMeta(name: string, value: Uint8Array): void {
     this.#assertStaging();
     storeAssert(
-      name !== SCHEMA_VERSION_META_NAME,
+      name !== SCHEMA_VERSION_META_NAME && name !== MIGRATION_CLEANUP_META_NAME,
       "WITNZ_STORE_INVALID",
-      () => `the meta entry ${SCHEMA_VERSION_META_NAME} belongs to the store itself`,
+      () => `the meta entry ${name} belongs to the store itself`,
     );
     storeAssert(
       value instanceof Uint8Array,
@@ -913,7 +930,12 @@ class KeyValueWitnzStore implements WitnzStore {
         continue;
       }
       if (!blockRead) {
-        block = this.dataHashBlock(table, blockIndex);
+        try {
+          block = this.dataHashBlock(table, blockIndex);
+        } catch {
+          // A corrupt block is read past, as verification does; the integrity check reports it.
+          block = undefined;
+        }
         blockRead = true;
       }
       const offset = (seq - blockStart) * HASH_BYTES;

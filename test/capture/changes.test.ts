@@ -1,10 +1,20 @@
 // The assembler numbers a transaction's changes by its data messages only, so a transaction
 // resumed in a new session (which sends Relation messages again, raising changes only for layouts
-// the store lacks) numbers them as the first session did.
+// the store lacks) numbers them as the first session did, and the ingester resumes it exactly.
 import { describe, expect, test } from "vitest";
-import { type Change, fromRelation, TransactionAssembler } from "../../src/capture/index.js";
+import {
+  CAPTURE_PROGRESS_META,
+  CaptureProgressError,
+  type Change,
+  fromRelation,
+  Ingester,
+  TransactionAssembler,
+} from "../../src/capture/index.js";
 import type { TableLayout } from "../../src/catalog/index.js";
+import { generateEd25519KeyPair } from "../../src/crypto/index.js";
+import { encodePrimaryKey } from "../../src/hash/index.js";
 import { type PgoutputMessage, type Relation, toLsn } from "../../src/postgres/index.js";
+import { openMemoryStore, type WitnzStore } from "../../src/store/index.js";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
@@ -97,5 +107,110 @@ describe("TransactionAssembler positions", () => {
     const { summary, changes } = positions(messages, layout);
     expect(summary).toEqual(["insert 0", "layout 1", "schema_change 1", "update 1"]);
     expect(changes.map(fromRelation)).toEqual([false, true, true, false]);
+  });
+});
+
+describe("a transaction resumed after a crash", () => {
+  const keys = generateEd25519KeyPair();
+  const lsnA = toLsn(0x1000n);
+  const lsnB = toLsn(0x2000n);
+  const older = relation(["id", "note"]);
+  const newer = relation(["id", "note", "extra"]);
+  const beginOf = (commitLsn: bigint, xid: number): PgoutputMessage => ({
+    kind: "begin",
+    commitLsn: toLsn(commitLsn),
+    commitTimeUnixMicroseconds: 1n,
+    xid,
+  });
+  const commitOf = (commitLsn: bigint): PgoutputMessage => ({
+    kind: "commit",
+    flags: 0,
+    commitLsn: toLsn(commitLsn),
+    endLsn: toLsn(commitLsn + 0x10n),
+    commitTimeUnixMicroseconds: 1n,
+  });
+
+  /** Feeds messages through a fresh assembler and ingester, committing as the runner does. */
+  async function session(
+    store: WitnzStore,
+    messages: readonly PgoutputMessage[],
+    violations: string[],
+  ): Promise<void> {
+    let clock = 1_000n;
+    const ingester = new Ingester({
+      store,
+      signer: { name: "witnz.test/node", privateKey: keys.privateKey },
+      clusterOrigin: "witnz.test/c",
+      nowUnixMicroseconds: () => {
+        clock += 1n;
+        return clock;
+      },
+      stageViolation: (_batch, violation) => {
+        violations.push(`${violation.change.violation} ${violation.change.position.index}`);
+      },
+      batchChangesMax: 2,
+    });
+    const assembler = new TransactionAssembler({
+      tableName: (shape) => `${shape.schema}.${shape.table}`,
+      knownLayout: (table) => ingester.layout(table),
+    });
+    for (const message of messages) {
+      const event = assembler.push(message);
+      if (event === undefined) continue;
+      if (event.kind !== "commit" && ingester.full) await ingester.commit();
+      if (ingester.stage(event)) await ingester.commit();
+    }
+    await ingester.commit();
+  }
+
+  test("an ALTER in its middle is recorded once, and its rows once each", async () => {
+    const store = await openMemoryStore();
+    const violations: string[] = [];
+    // Transaction A teaches the older layout. Transaction B inserts, alters the table and
+    // inserts again; the schema change is committed at once, then the node dies.
+    const transactionA = [beginOf(lsnA, 1), { kind: "relation", relation: older } as const];
+    transactionA.push(insert(older, 1), commitOf(lsnA));
+    const transactionB = [beginOf(lsnB, 2), insert(older, 2)];
+    await session(
+      store,
+      [...transactionA, ...transactionB, { kind: "relation", relation: newer }],
+      violations,
+    );
+    expect(violations).toEqual(["schema_change 1"]);
+    expect(store.chainHead("public.ledger")?.size).toBe(2);
+
+    // The stream resumes at A's end and resends B whole, with the Relation message it sends
+    // first in a session (the older columns, as B began) before the newer one.
+    await session(
+      store,
+      [
+        ...transactionB.slice(0, 1),
+        { kind: "relation", relation: older },
+        ...transactionB.slice(1),
+        { kind: "relation", relation: newer },
+        insert(newer, 3),
+        commitOf(lsnB),
+      ],
+      violations,
+    );
+    expect(violations).toEqual(["schema_change 1"]);
+    expect(store.chainHead("public.ledger")?.size).toBe(3);
+    expect(store.chainEntry("public.ledger", 3)?.primaryKey).toEqual(
+      new Uint8Array(encodePrimaryKey(["id-3"])),
+    );
+  });
+
+  test("progress written by an earlier build is refused, not misread", async () => {
+    const store = await openMemoryStore();
+    const batch = store.batch();
+    batch.setMeta(
+      CAPTURE_PROGRESS_META,
+      utf8(JSON.stringify({ commitLsn: "8192", changesDone: 3 })),
+    );
+    await store.commit(batch);
+    await expect(session(store, [], [])).rejects.toThrow(CaptureProgressError);
+    await expect(session(store, [], [])).rejects.toThrow(
+      /middle of the transaction committed at 0\/2000/,
+    );
   });
 });

@@ -14,6 +14,7 @@ import {
   encodeChainEntryKey,
   encodeChainHeadKey,
   encodeCheckpointKey,
+  encodeDataHashBlockKey,
   encodePrimaryKeyIndexKey,
   encodeTreeNodeKey,
   encodeViolationEntryKey,
@@ -186,6 +187,25 @@ describe("checkStore on a clean store", () => {
 });
 
 describe("checkStore finds each corruption at its position", () => {
+  test("a data hash block of a bad length is reported, and the tree is derived from the entries", async () => {
+    const block = await readOnDisk(encodeDataHashBlockKey(ORDERS, 0));
+    const longer = new Uint8Array(block.length + 1);
+    longer.set(block);
+    await editOnDisk([{ type: "put", key: encodeDataHashBlockKey(ORDERS, 0), value: longer }]);
+    // The checkpoint's root, folded from derived nodes, still matches: the block is read past.
+    expect(problemsOf(await check())).toEqual([
+      { table: ORDERS, kind: "data-hash-block-size", position: 1, count: 1 },
+    ]);
+    const store = await openStore(directory);
+    try {
+      expect(store.treeNodes(ORDERS).get(0, 3)).toEqual(
+        new Uint8Array(leafHash(fixtureDataHash(ORDERS, 4))),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   test("a chain entry's data hash", async () => {
     await flipByte(encodeChainEntryKey(ORDERS, 37), 5);
     const report = await check(16);

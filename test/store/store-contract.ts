@@ -761,6 +761,35 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
       expect(store.chainHead(table)?.size).toBe(2);
     });
 
+    test("a seed rebuilds a blank store; tree nodes its layout derives are not written", async () => {
+      const entries = makeEntries(1, 40, GENESIS);
+      const batch = store.batch();
+      const tree = MerkleTree.create(store.treeNodes(table, batch));
+      for (const entry of entries) {
+        batch.appendChainEntry(table, entry);
+        tree.append(entry.dataHash);
+      }
+      await store.commit(batch);
+      const seed = [...store.seedEntries(() => false)];
+      // As a peer on the layout that stored every level would send it.
+      seed.push([encodeTreeNodeKey(table, 0, 0), new Uint8Array(tree.leafHash(0))]);
+      const blank = await openFreshStore(harness);
+      async function* chunks() {
+        yield seed;
+      }
+      expect(await blank.importSeed(chunks(), () => false)).toBe(seed.length);
+      expect(blank.chainHead(table)).toEqual(store.chainHead(table));
+      const restored = MerkleTree.open(blank.treeNodes(table), 40);
+      expect(restored.root()).toEqual(tree.root());
+      expect(restored.inclusionProof(33, 40)).toEqual(tree.inclusionProof(33, 40));
+      expect(blank.treeNodes(table).get(0, 0)).toEqual(tree.leafHash(0));
+      // Stored: (4, 0), (4, 1) and (5, 0); the stray leaf was not written.
+      const treeKeys = (entries: Iterable<[Uint8Array, Uint8Array]>) =>
+        [...entries].filter(([key]) => key[0] === KeyTag.treeNode).length;
+      expect(treeKeys(seed)).toBe(4);
+      expect(treeKeys(blank.seedEntries(() => false))).toBe(3);
+    });
+
     test("a batch commits once, and only in its own store", async () => {
       const batch = store.batch();
       batch.setMeta("x", bytes(1));
@@ -864,6 +893,27 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
       expect(treeNodeKeys.length).toBe(kept);
       expect(migrated.treeNodes(table).get(5, 3)).toEqual(node(5, 3));
       expect(migrated.meta("kept")).toEqual(bytes(7));
+      expect(migrated.meta("schema-migration-cleanup")).toBeUndefined();
+    });
+
+    test("a migration interrupted after its version was written goes on at the next open", async () => {
+      const keyValueStore = await harness.openKeyValueStore();
+      const table = "public.orders";
+      await keyValueStore.write([
+        { type: "put", key: encodeMetaKey(SCHEMA_VERSION_META_NAME), value: bytes(0, 0, 0, 2) },
+        { type: "put", key: encodeMetaKey("schema-migration-cleanup"), value: bytes() },
+        { type: "put", key: encodeTreeNodeKey(table, 0, 0), value: sha256(utf8("leaf")) },
+        { type: "put", key: encodeTreeNodeKey(table, 4, 0), value: sha256(utf8("node")) },
+      ]);
+      const store = await openStoreOnKeyValueStore(keyValueStore);
+      expect(keyValueStore.get(encodeTreeNodeKey(table, 0, 0))).toBeUndefined();
+      expect(store.treeNodes(table).get(4, 0)).toEqual(sha256(utf8("node")));
+      expect(store.meta("schema-migration-cleanup")).toBeUndefined();
+      await expectStoreError(
+        async () => store.batch().setMeta("schema-migration-cleanup", bytes(1)),
+        "WITNZ_STORE_INVALID",
+        /belongs to the store itself/,
+      );
     });
 
     test("an unreadable schema version is refused", async () => {
