@@ -112,13 +112,13 @@ export interface CommitInFlight {
 
 /**
  * How far an open transaction got: its data messages staged (`changesDone`, so the next has that
- * index), and the changes Relation messages raised after the last of them (a layout, a schema
- * change: they share the next data message's index).
+ * index), and the tables whose Relation message raised changes after the last of them (a layout,
+ * a schema change: they share the next data message's index, and a table's come together).
  */
 interface Progress {
   readonly commitLsn: Lsn;
   readonly changesDone: number;
-  readonly relationChangesDone: number;
+  readonly relationTablesDone: readonly string[];
 }
 
 /** Version 2: indexes count data messages only (changes.ts). Earlier builds wrote no version. */
@@ -135,7 +135,7 @@ function encodeProgress(progress: Progress): Uint8Array {
       version: PROGRESS_VERSION,
       commitLsn: progress.commitLsn.toString(),
       changesDone: progress.changesDone,
-      relationChangesDone: progress.relationChangesDone,
+      relationTablesDone: progress.relationTablesDone,
     }),
   );
 }
@@ -146,19 +146,19 @@ function decodeProgress(bytes: Uint8Array | undefined): Progress | undefined {
     version?: number;
     commitLsn: string;
     changesDone: number;
-    relationChangesDone?: number;
+    relationTablesDone?: string[];
   };
   if (value.version !== PROGRESS_VERSION) {
     // Its count included layout changes, which a resumed stream does not raise again: read as
     // today's, it would skip rows. Nothing is lost by stopping here.
     throw new CaptureProgressError(
-      `the store stopped in the middle of the transaction committed at ${formatLsn(toLsn(BigInt(value.commitLsn)))}, recorded by an earlier build whose progress this build cannot resume from; let that build finish the transaction, then start this one`,
+      `the store stopped in the middle of a transaction (${JSON.stringify(value.commitLsn)}), recorded by an earlier build whose progress this build cannot resume from; let that build finish the transaction, then start this one`,
     );
   }
   return {
     commitLsn: toLsn(BigInt(value.commitLsn)),
     changesDone: value.changesDone,
-    relationChangesDone: value.relationChangesDone ?? 0,
+    relationTablesDone: value.relationTablesDone ?? [],
   };
 }
 
@@ -187,8 +187,6 @@ export class Ingester {
    */
   #openProgress: Progress | undefined;
   #progressToStage = false;
-  /** Changes Relation messages raised again at the resumed transaction's progress point, skipped. */
-  #relationChangesSkipped = 0;
   #batch: StoreBatch | undefined;
   #stagedChanges = 0;
   #stagedRows = new Map<string, number>();
@@ -287,7 +285,8 @@ export class Ingester {
    * True when the change was recorded before (a redelivery after a crash). A change a Relation
    * message raised before a recorded data message was recorded with it (or, raised only now,
    * compares the resent Relation with a layout the store learned later in the transaction:
-   * not a change at all); one raised at the progress point was recorded if the progress counts it.
+   * not a change at all); one raised at the progress point was recorded if the progress names
+   * its table (a table's come together; several tables' share an index before a TRUNCATE).
    */
   #alreadyRecorded(change: Change): boolean {
     if (change.position.commitLsn < this.#recordedEndLsn) return true;
@@ -295,15 +294,11 @@ export class Ingester {
     if (progress === undefined || progress.commitLsn !== change.position.commitLsn) return false;
     const index = change.position.index;
     if (index < progress.changesDone) return true;
-    if (
+    return (
       fromRelation(change) &&
       index === progress.changesDone &&
-      this.#relationChangesSkipped < progress.relationChangesDone
-    ) {
-      this.#relationChangesSkipped += 1;
-      return true;
-    }
-    return false;
+      progress.relationTablesDone.includes(change.table)
+    );
   }
 
   /** Moves the open transaction's progress past a staged change. */
@@ -315,15 +310,18 @@ export class Ingester {
       open =
         resumed !== undefined && resumed.commitLsn === commitLsn
           ? resumed
-          : { commitLsn, changesDone: 0, relationChangesDone: 0 };
+          : { commitLsn, changesDone: 0, relationTablesDone: [] };
     }
-    this.#openProgress = fromRelation(change)
-      ? {
-          commitLsn,
-          changesDone: index,
-          relationChangesDone: open.changesDone === index ? open.relationChangesDone + 1 : 1,
-        }
-      : { commitLsn, changesDone: index + 1, relationChangesDone: 0 };
+    let tables: readonly string[] = [];
+    if (fromRelation(change)) {
+      tables = open.changesDone === index ? open.relationTablesDone : [];
+      if (!tables.includes(change.table)) tables = [...tables, change.table];
+    }
+    this.#openProgress = {
+      commitLsn,
+      changesDone: fromRelation(change) ? index : index + 1,
+      relationTablesDone: tables,
+    };
     this.#progressToStage = true;
   }
 
