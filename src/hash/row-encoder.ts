@@ -14,9 +14,9 @@ export class RowEncoder {
   readonly table: string;
   readonly columns: readonly string[];
   /** version | part(schema) | part(table) | u32 count: encodeRow's first bytes, taken from it. */
-  readonly #header: Buffer;
+  readonly header: Buffer;
   /** part(column name) for each column. */
-  readonly #columnParts: readonly Buffer[];
+  readonly columnParts: readonly Buffer[];
   #buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
 
   constructor(schema: string, table: string, columns: readonly string[]) {
@@ -25,8 +25,8 @@ export class RowEncoder {
     this.columns = columns;
     const header = Buffer.from(encodeRow({ schema, table, columns: [], values: [] }));
     header.writeUInt32BE(columns.length, header.length - LENGTH_BYTES);
-    this.#header = header;
-    this.#columnParts = columns.map((column) => {
+    this.header = header;
+    this.columnParts = columns.map((column) => {
       const name = Buffer.from(column, "utf8");
       const part = Buffer.allocUnsafe(LENGTH_BYTES + name.length);
       part.writeUInt32BE(name.length, 0);
@@ -40,13 +40,13 @@ export class RowEncoder {
    * encodeRow returns. A view of a reused buffer, valid until the next call.
    */
   encode(values: readonly TextValue[]): Buffer {
-    const parts = this.#columnParts;
+    const parts = this.columnParts;
     if (values.length !== parts.length) {
       throw new RowEncodingError(
         `row of ${this.schema}.${this.table} has ${parts.length} columns but ${values.length} values`,
       );
     }
-    let total = this.#header.length;
+    let total = this.header.length;
     for (let column = 0; column < values.length; column++) {
       const value = values[column];
       total += parts[column]!.length + 1;
@@ -66,8 +66,8 @@ export class RowEncoder {
     }
     // TypedArray set rather than Buffer's copy, which allocates a view on every call.
     const out = this.#buffer;
-    out.set(this.#header, 0);
-    let offset = this.#header.length;
+    out.set(this.header, 0);
+    let offset = this.header.length;
     for (let column = 0; column < values.length; column++) {
       const part = parts[column]!;
       out.set(part, offset);

@@ -1,10 +1,11 @@
-// The data hash of many rows of one layout, without per-row allocation: the bytes that are the
-// same for every row (version, schema, table, column count, each column name) are encoded once,
-// and each row is written into one reused buffer. The bytes are exactly encodeRow's
-// (docs/design/row-encoding.md); test/verify/row-hasher.test.ts checks them against it.
+// The data hash of many rows of one layout, without per-row allocation. The bytes that are the
+// same for every row (version, schema, table, column count, each column name) are the
+// RowEncoder's, encoded once; a COPY row is written from its offsets into one reused buffer. The
+// bytes are exactly encodeRow's (docs/design/row-encoding.md); test/verify/row-hasher.test.ts
+// checks them against it.
 
 import { sha256Binary } from "../crypto/index.js";
-import { dataHash, encodeRow, type TextValue } from "../hash/index.js";
+import { dataHash, RowEncoder, type TextValue } from "../hash/index.js";
 import type { CopyRowView } from "../postgres/index.js";
 import { HASH_BYTES } from "../store/index.js";
 
@@ -16,73 +17,23 @@ const INITIAL_BUFFER_BYTES = 64 * 1024;
 const CACHED_VIEW_BYTES_MAX = 4096;
 
 export class RowHasher {
-  /** version | part(schema) | part(table) | u32 count: encodeRow of a row with no columns, minus the count. */
-  private readonly header: Buffer;
-  /** part(column name) for each column. */
-  private readonly columnParts: readonly Buffer[];
+  private readonly encoder: RowEncoder;
   private buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
   /** views[n] = buffer[0, n), so hashing a row allocates no view; emptied when buffer grows. */
   private views: (Uint8Array | undefined)[] = [];
 
   constructor(schema: string, table: string, columns: readonly string[]) {
-    // encodeRow itself writes the header, so the constant bytes cannot drift from it.
-    const empty = encodeRow({ schema, table, columns: [], values: [] });
-    const header = Buffer.from(empty);
-    header.writeUInt32BE(columns.length, header.length - LENGTH_BYTES);
-    this.header = header;
-    this.columnParts = columns.map((column) => {
-      const name = Buffer.from(column, "utf8");
-      const part = Buffer.allocUnsafe(LENGTH_BYTES + name.length);
-      part.writeUInt32BE(name.length, 0);
-      name.copy(part, LENGTH_BYTES);
-      return part;
-    });
+    this.encoder = new RowEncoder(schema, table, columns);
   }
 
   /** The canonical row bytes of `values` (one per column); valid until the next call. */
   encode(values: readonly TextValue[]): Buffer {
-    if (values.length !== this.columnParts.length) {
-      throw new RangeError(`expected ${this.columnParts.length} values, got ${values.length}`);
-    }
-    let total = this.header.length;
-    for (let column = 0; column < values.length; column++) {
-      const value = values[column];
-      total += this.columnParts[column]!.length + 1;
-      if (value !== null && value !== undefined) {
-        total +=
-          LENGTH_BYTES +
-          (typeof value === "string" ? Buffer.byteLength(value, "utf8") : value.length);
-      }
-    }
-    if (total > this.buffer.length) {
-      this.buffer = Buffer.allocUnsafe(Math.max(total, this.buffer.length * 2));
-    }
-    const out = this.buffer;
-    let offset = this.header.copy(out, 0);
-    for (let column = 0; column < values.length; column++) {
-      offset += this.columnParts[column]!.copy(out, offset);
-      const value = values[column];
-      if (value === null || value === undefined) {
-        out[offset++] = TAG_NULL;
-        continue;
-      }
-      out[offset++] = TAG_TEXT;
-      if (typeof value === "string") {
-        const length = Buffer.byteLength(value, "utf8");
-        offset = out.writeUInt32BE(length, offset);
-        offset += out.write(value, offset, "utf8");
-      } else {
-        offset = out.writeUInt32BE(value.length, offset);
-        out.set(value, offset);
-        offset += value.length;
-      }
-    }
-    return out.subarray(0, offset);
+    return this.encoder.encode(values);
   }
 
   /** d = SHA-256(canonical row bytes). */
   hash(values: readonly TextValue[]): Buffer {
-    return dataHash(this.encode(values));
+    return dataHash(this.encoder.encode(values));
   }
 
   /**
@@ -92,11 +43,12 @@ export class RowHasher {
    * call more than hashing a row does.
    */
   digestRow(row: CopyRowView): string {
-    const columnCount = this.columnParts.length;
+    const { header, columnParts } = this.encoder;
+    const columnCount = columnParts.length;
     const { bytes, starts, ends } = row;
-    let total = this.header.length;
+    let total = header.length;
     for (let column = 0; column < columnCount; column++) {
-      total += this.columnParts[column]!.length + 1;
+      total += columnParts[column]!.length + 1;
       if (starts[column]! >= 0) total += LENGTH_BYTES + ends[column]! - starts[column]!;
     }
     if (total > this.buffer.length) {
@@ -104,9 +56,9 @@ export class RowHasher {
       this.views = [];
     }
     const out = this.buffer;
-    let offset = this.header.copy(out, 0);
+    let offset = header.copy(out, 0);
     for (let column = 0; column < columnCount; column++) {
-      const part = this.columnParts[column]!;
+      const part = columnParts[column]!;
       for (let index = 0; index < part.length; index++) out[offset++] = part[index]!;
       const start = starts[column]!;
       if (start < 0) {
