@@ -17,6 +17,7 @@ import {
   isLoopbackAddress,
   type Overview,
   registerDashboard,
+  type StoreDashboardSourceOptions,
   storeDashboardSource,
 } from "../../src/dashboard/index.js";
 import { encodePrimaryKey } from "../../src/hash/index.js";
@@ -115,6 +116,20 @@ beforeAll(async () => {
   });
 });
 
+/** Node n1 of a cluster, ready, over the fixture's store, with the cluster's view given. */
+function clusterMember(
+  cluster: Pick<StoreDashboardSourceOptions, "clusterVerification" | "clusterAlerts">,
+): DashboardSource {
+  return storeDashboardSource({
+    store: fixture.store,
+    nodeId: "n1",
+    tables: [TABLE],
+    readiness: () => ({ ready: true, reasons: [] }),
+    verificationMetaName,
+    ...cluster,
+  });
+}
+
 afterAll(async () => {
   await server?.close();
   await fixture?.close();
@@ -194,12 +209,7 @@ describe("dashboard API", () => {
       error: null,
     });
     const member = (time: string) =>
-      storeDashboardSource({
-        store: fixture.store,
-        nodeId: "n1",
-        tables: [TABLE],
-        readiness: () => ({ ready: true, reasons: [] }),
-        verificationMetaName,
+      clusterMember({
         clusterVerification: (table) => (table === TABLE ? replicated(time) : null),
       });
     const lastOf = async (time: string) =>
@@ -231,14 +241,7 @@ describe("dashboard API", () => {
       message: "UPDATE on append-only table",
     };
     const member = (replicated: (typeof incident)[]) =>
-      storeDashboardSource({
-        store: fixture.store,
-        nodeId: "n1",
-        tables: [TABLE],
-        readiness: () => ({ ready: true, reasons: [] }),
-        verificationMetaName,
-        clusterAlerts: async () => replicated,
-      });
+      clusterMember({ clusterAlerts: async () => replicated });
     // The fixture's verification incident is still in this node's outbox, not in the cluster.
     const pendingId = "n1/public.audit_log/verify/abc";
     const timeline = (await member([incident]).alerts(10)).alerts;
