@@ -38,7 +38,15 @@ export function treeNodeStorage(table: string, source: TreeNodeSource): TreeNode
       return hashes === undefined ? undefined : foldLeaves(hashes);
     },
     set(level: number, index: number, hash: Uint8Array): void {
-      const key = encodeTreeNodeKey(table, level, index);
+      const stored = level >= TREE_STORED_LEVEL_MIN;
+      // A derived node is checked but never encoded: appends set about two of them per row.
+      const key = stored ? encodeTreeNodeKey(table, level, index) : undefined;
+      storeAssert(
+        stored ||
+          (Number.isInteger(level) && level >= 0 && Number.isSafeInteger(index) && index >= 0),
+        "WITNZ_STORE_INVALID",
+        () => `there is no tree node at level ${level}, index ${index}`,
+      );
       assertHash(hash, "a tree node hash");
       const stage = source.stage;
       storeAssert(
@@ -46,7 +54,7 @@ export function treeNodeStorage(table: string, source: TreeNodeSource): TreeNode
         "WITNZ_STORE_INVALID",
         () => "tree nodes were opened without a batch, so they are read-only",
       );
-      if (level >= TREE_STORED_LEVEL_MIN) stage(key, hash.slice());
+      if (key !== undefined) stage(key, hash.slice());
     },
   };
 }
