@@ -3,6 +3,9 @@
 //
 //   npx tsc -p tsconfig.build.json && node dist/bench/capture.js [--quick] [--rows=N] [--updates=K]
 //
+// WITNZ_BENCH_NODE_ARGS (space-separated) is passed to the node's `node` process, for example
+// "--cpu-prof --cpu-prof-dir=prof" to profile it.
+//
 // Setup: a real PostgreSQL (startTestPostgres), `witnz init` for one node (its publication and
 // slot), and a second slot for the baseline, both created before N rows (1 000 000 by default,
 // 100 000 with --quick) are inserted in transactions of 1000 rows. The WAL is then complete.
@@ -163,7 +166,7 @@ export async function benchCapture(options: BenchCaptureOptions = {}): Promise<B
 
     const spawnedAt = performance.now();
     const stderr: string[] = [];
-    node = spawn(process.execPath, [BIN, "start", "--config", configPath], {
+    node = spawn(process.execPath, [...nodeArguments(), BIN, "start", "--config", configPath], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     node.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
@@ -479,3 +482,8 @@ await runWhenMain(import.meta.url, (argv) =>
     ),
   ),
 );
+
+/** Extra `node` arguments for the node under test, from WITNZ_BENCH_NODE_ARGS. */
+function nodeArguments(): string[] {
+  return (process.env.WITNZ_BENCH_NODE_ARGS ?? "").split(" ").filter((part) => part !== "");
+}

@@ -25,9 +25,11 @@ export {
   CaptureProgressError,
   type CommitInFlight,
   type CommittedBatch,
+  clearCaptureConfirmed,
   type GapToRecord,
   Ingester,
   type IngestOptions,
+  stageCaptureBaseline,
   type ViolationToRecord,
 } from "./ingest.js";
 export {

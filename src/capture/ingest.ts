@@ -168,8 +168,32 @@ function encodeLsn(lsn: Lsn): Uint8Array {
   return bytes;
 }
 
+/** An absent or empty (cleared) meta value is no position. */
 function decodeLsn(bytes: Uint8Array | undefined): Lsn | undefined {
-  return bytes === undefined ? undefined : toLsn(Buffer.from(bytes).readBigUInt64BE(0));
+  return bytes === undefined || bytes.length === 0
+    ? undefined
+    : toLsn(Buffer.from(bytes).readBigUInt64BE(0));
+}
+
+/**
+ * Stages `lsn` (the slot's position) as the capture baseline when the store holds no position,
+ * recorded or confirmed: the baseline a node's first start takes, taken by `witnz init` as soon
+ * as the slot exists, so that a slot dropped or advanced before that first start is a gap too.
+ * Returns whether it staged it.
+ */
+export function stageCaptureBaseline(store: WitnzStore, batch: StoreBatch, lsn: Lsn): boolean {
+  if (decodeLsn(store.meta(CAPTURE_LSN_META)) !== undefined) return false;
+  if (decodeLsn(store.meta(CAPTURE_CONFIRMED_LSN_META)) !== undefined) return false;
+  batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(lsn));
+  return true;
+}
+
+/**
+ * Stages the removal of a position this node confirmed, for a store seeded from a peer: it knows
+ * the peer's recorded position instead, and a slot beyond that is a gap.
+ */
+export function clearCaptureConfirmed(batch: StoreBatch): void {
+  batch.setMeta(CAPTURE_CONFIRMED_LSN_META, new Uint8Array(0));
 }
 
 export class Ingester {
@@ -585,9 +609,8 @@ export class Ingester {
 
   /** Stores the slot's position as the baseline on a node's first start. */
   async recordBaseline(lsn: Lsn): Promise<void> {
-    if (this.knownLsn !== undefined) return;
     const batch = this.#store.batch();
-    batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(lsn));
+    if (!stageCaptureBaseline(this.#store, batch, lsn)) return;
     await this.#store.commit(batch);
     this.#confirmedLsn = lsn;
   }

@@ -4,10 +4,14 @@
 // was restored. On its next start it tells the cluster (`node_restored`: its observations stop
 // counting), verifies every protected table against PostgreSQL, and only when all are clean
 // proposes `node_reverified`.
-import { CAPTURE_LSN_META, CAPTURE_PROGRESS_META } from "../capture/index.js";
+import {
+  CAPTURE_LSN_META,
+  CAPTURE_PROGRESS_META,
+  clearCaptureConfirmed,
+} from "../capture/index.js";
 import { tableLayoutMetaName } from "../catalog/index.js";
 import type { ConnectRaftTransport, NodeId, SeedChunks } from "../raft/index.js";
-import type { WitnzStore } from "../store/index.js";
+import type { StoreBatch, WitnzStore } from "../store/index.js";
 import { ClusterNodeError } from "./errors.js";
 
 /** The store meta entry recording a restore: JSON `RestoreRecord`. */
@@ -56,8 +60,12 @@ export function readRestoreRecord(store: WitnzStore): RestoreRecord | undefined 
 
 export async function writeRestoreRecord(store: WitnzStore, record: RestoreRecord): Promise<void> {
   const batch = store.batch();
-  batch.setMeta(RESTORED_META, Buffer.from(JSON.stringify(record), "utf8"));
+  stageRestoreRecord(batch, record);
   await store.commit(batch);
+}
+
+function stageRestoreRecord(batch: StoreBatch, record: RestoreRecord): void {
+  batch.setMeta(RESTORED_META, Buffer.from(JSON.stringify(record), "utf8"));
 }
 
 /**
@@ -84,7 +92,12 @@ export async function restoreFromPeers(options: {
     try {
       const entries = await store.importSeed(transport.fetchSeed(peer as NodeId), isSeedMeta);
       const record = { from: peer, entries, at: options.now().toISOString() };
-      await writeRestoreRecord(store, record);
+      const batch = store.batch();
+      stageRestoreRecord(batch, record);
+      // The slot position `witnz init` recorded goes: the store now knows the seed's capture
+      // position, and a slot beyond that is a gap to record.
+      clearCaptureConfirmed(batch);
+      await store.commit(batch);
       return record;
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);

@@ -1,8 +1,10 @@
 // `witnz init`: check that PostgreSQL can feed this node, then create the publication and the
-// node's own slot and record each protected table's layout. Every check runs and reports; nothing
-// is created unless all of them pass. A second run finds everything in place and changes nothing.
+// node's own slot and record each protected table's layout and the slot's position (the capture
+// baseline). Every check runs and reports; nothing is created unless all of them pass. A second
+// run finds everything in place and changes nothing.
 
 import type pg from "pg";
+import { stageCaptureBaseline } from "../capture/index.js";
 import {
   CatalogError,
   decodeTableLayout,
@@ -16,6 +18,9 @@ import {
   DEFAULT_PUBLICATION_NAME,
   ensurePublication,
   ensureReplicationSlot,
+  formatLsn,
+  LSN_ZERO,
+  type SlotResult,
   slotNameForNode,
 } from "../postgres/index.js";
 import { openStore, type WitnzStore } from "../store/index.js";
@@ -94,18 +99,25 @@ export async function initNode(
         return { ok: false, checks, changed, layouts };
       }
       changed = (await createPublication(client, layouts, report)) || changed;
-      changed = (await createSlot(client, slotName, report)) || changed;
-      if (checks.some((check) => check.status === "fail")) {
+      const slot = await createSlot(client, slotName, report);
+      if (slot === undefined || checks.some((check) => check.status === "fail")) {
         return { ok: false, checks, changed, layouts };
       }
-      if (unrecorded.length > 0) {
-        const batch = store.batch();
-        for (const layout of unrecorded) {
-          batch.setMeta(tableLayoutMetaName(layout.name), encodeTableLayout(layout));
-        }
+      changed = slot.created || changed;
+      const batch = store.batch();
+      for (const layout of unrecorded) {
+        batch.setMeta(tableLayoutMetaName(layout.name), encodeTableLayout(layout));
+      }
+      // From here on a dropped or advanced slot is a gap, even before the node first starts.
+      const baseline = slot.slot.confirmedFlushLsn ?? LSN_ZERO;
+      const baselineStaged = stageCaptureBaseline(store, batch, baseline);
+      if (unrecorded.length > 0 || baselineStaged) {
         await store.commit(batch);
         for (const layout of unrecorded) {
           report("ok", `layout of ${layout.name} recorded in ${config.node.dataDir}`);
+        }
+        if (baselineStaged) {
+          report("ok", `capture baseline ${formatLsn(baseline)} (the slot's position) recorded`);
         }
         changed = true;
       }
@@ -327,16 +339,20 @@ async function createPublication(
   }
 }
 
-async function createSlot(client: pg.Client, slotName: string, report: Report): Promise<boolean> {
+async function createSlot(
+  client: pg.Client,
+  slotName: string,
+  report: Report,
+): Promise<SlotResult | undefined> {
   try {
     const result = await ensureReplicationSlot(client, slotName);
     report(
       "ok",
       result.created ? `slot ${slotName} created` : `slot ${slotName} already exists (unchanged)`,
     );
-    return result.created;
+    return result;
   } catch (error) {
     report("fail", `slot ${slotName}: ${(error as Error).message}`);
-    return false;
+    return undefined;
   }
 }

@@ -207,4 +207,58 @@ describe("replication gaps", () => {
     expect(node.store.alert(status.incidentId!)?.alert.message).toContain('["1000"]');
     await node.stop();
   });
+
+  test("slot dropped after witnz init, before the node ever started: a gap from init's baseline", async () => {
+    await client.query("CREATE TABLE public.fresh_log (id bigint PRIMARY KEY, actor text)");
+    const freshDirectory = join(directory, "fresh");
+    const fresh = nodeConfig({
+      server,
+      nodeId: "freshnode",
+      dataDir: join(freshDirectory, "data"),
+      httpPort: await freePort(),
+      tables: [{ name: "fresh_log" }],
+    });
+    const lines: string[] = [];
+    const init = await initNode(fresh, { out: (line) => lines.push(line) });
+    expect(init.ok).toBe(true);
+    const slotAtInit = (await readReplicationSlot(client, "witnz_freshnode"))!.confirmedFlushLsn!;
+    expect(lines).toContain(
+      `ok   capture baseline ${formatLsn(slotAtInit)} (the slot's position) recorded`,
+    );
+    const store = await openStore(fresh.node.dataDir);
+    const baseline = toLsn(Buffer.from(store.meta(CAPTURE_CONFIRMED_LSN_META)!).readBigUInt64BE(0));
+    await store.close();
+    expect(baseline).toBe(slotAtInit);
+    // A second init keeps the baseline: it is where the node's knowledge starts.
+    await client.query("INSERT INTO public.fresh_log VALUES (1, 'seen by the slot')");
+    expect((await initNode(fresh)).changed).toBe(false);
+
+    // Someone drops the slot before the node's first start, hiding what it carried.
+    await dropSlotWhenFree(client, "witnz_freshnode");
+    await client.query("INSERT INTO public.fresh_log VALUES (2, 'in the gap')");
+
+    const verified: VerificationStatus[] = [];
+    const node = await startNode(fresh, {
+      logger: recordingLogger(),
+      onVerified: (status) => verified.push(status),
+    });
+    try {
+      const status = await until(
+        () => verified.find((entry) => entry.table === "public.fresh_log"),
+        "the verification after the gap",
+      );
+      expect(status).toMatchObject({ trigger: "gap", outcome: "tampered", phantomRows: 2 });
+      const [gap, ...more] = gapEntries(node.store, "public.fresh_log");
+      expect(more).toEqual([]);
+      const detail = JSON.parse(gap!.record.detail) as Record<string, string>;
+      expect(detail.reason).toBe("slot_missing");
+      expect(parseLsn(detail.fromLsn!)).toBe(slotAtInit);
+      const alert = node.store.alert(
+        `freshnode/public.fresh_log/gap/${detail.fromLsn}/${detail.toLsn}`,
+      );
+      expect(alert?.alert).toMatchObject({ kind: "replication_gap", severity: "critical" });
+    } finally {
+      await node.stop();
+    }
+  });
 });

@@ -9,6 +9,7 @@ import { decodeTableLayout, tableLayoutMetaName } from "../../src/catalog/index.
 import { loadConfig } from "../../src/config/index.js";
 import {
   connectSession,
+  formatLsn,
   readReplicationSlot,
   startTestPostgres,
   type TestPostgres,
@@ -69,6 +70,10 @@ describe("witnz init", () => {
     );
     expect(lines).toContain("ok   publication witnz created over 2 tables");
     expect(lines).toContain("ok   slot witnz_first created");
+    const slot = await readReplicationSlot(admin, "witnz_first");
+    expect(lines).toContain(
+      `ok   capture baseline ${formatLsn(slot!.confirmedFlushLsn!)} (the slot's position) recorded`,
+    );
     expect(lines.every((line) => /^(ok {2}|FAIL) /.test(line))).toBe(true);
     expect(await publicationTables()).toEqual(['"Audit"."Log"', "public.audit_log"]);
     expect((await readReplicationSlot(admin, "witnz_first"))?.plugin).toBe("pgoutput");

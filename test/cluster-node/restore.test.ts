@@ -1,0 +1,103 @@
+// Restoring a lost store from a peer's seed, on real LMDB stores: what the restored store knows of
+// its capture position. The seed travels here without the network; process-cluster.test.ts
+// restores one over mutual TLS.
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import {
+  CAPTURE_CONFIRMED_LSN_META,
+  CAPTURE_LSN_META,
+  Ingester,
+  judgeSlot,
+  stageCaptureBaseline,
+} from "../../src/capture/index.js";
+import { restoreFromPeers, seedChunks } from "../../src/cluster-node/index.js";
+import { generateEd25519KeyPair } from "../../src/crypto/index.js";
+import { chainHash, dataHash, GENESIS_CHAIN_HASH } from "../../src/hash/index.js";
+import { toLsn } from "../../src/postgres/index.js";
+import type { ConnectRaftTransport } from "../../src/raft/index.js";
+import { openStore, type WitnzStore } from "../../src/store/index.js";
+import { makeTemporaryDirectory } from "../store/harness.js";
+
+const TABLE = "public.audit_log";
+const SEED_END_LSN = toLsn(0x1000n);
+const SLOT_AT_INIT_LSN = toLsn(0x5000n);
+
+let directory: string;
+let source: WitnzStore;
+let target: WitnzStore;
+
+beforeEach(async () => {
+  directory = await makeTemporaryDirectory();
+  source = await openStore(join(directory, "source"));
+  target = await openStore(join(directory, "target"));
+});
+
+afterEach(async () => {
+  await source.close();
+  await target.close();
+  await rm(directory, { recursive: true, force: true });
+});
+
+/** The source peer: three rows captured up to SEED_END_LSN. */
+async function fillSource(): Promise<void> {
+  const batch = source.batch();
+  let previous: Uint8Array = GENESIS_CHAIN_HASH;
+  for (let seq = 1; seq <= 3; seq++) {
+    const data = dataHash(Buffer.from(`row ${seq}`));
+    previous = chainHash(previous, seq, data);
+    batch.appendChainEntry(TABLE, {
+      seq,
+      dataHash: data,
+      chainHash: previous,
+      lsn: SEED_END_LSN,
+      primaryKey: Buffer.from(`pk ${seq}`),
+    });
+  }
+  const end = Buffer.alloc(8);
+  end.writeBigUInt64BE(SEED_END_LSN);
+  batch.setMeta(CAPTURE_LSN_META, end);
+  await source.commit(batch);
+}
+
+function knownLsn(store: WitnzStore) {
+  const { privateKey } = generateEd25519KeyPair();
+  return new Ingester({
+    store,
+    signer: { name: "witnz.test/node", privateKey },
+    clusterOrigin: "witnz.test/c",
+    nowUnixMicroseconds: () => 1n,
+    stageViolation: () => {},
+  }).knownLsn;
+}
+
+describe("restore from a peer's seed", () => {
+  test("the slot position witnz init recorded gives way to the seed's: a slot beyond it is a gap", async () => {
+    await fillSource();
+    // `witnz init` recorded its new slot's position, later than anything the seed holds.
+    const baseline = target.batch();
+    expect(stageCaptureBaseline(target, baseline, SLOT_AT_INIT_LSN)).toBe(true);
+    await target.commit(baseline);
+    expect(knownLsn(target)).toBe(SLOT_AT_INIT_LSN);
+    expect(target.isBlank()).toBe(true);
+
+    const transport = { fetchSeed: () => seedChunks(source) } as unknown as ConnectRaftTransport;
+    const record = await restoreFromPeers({
+      store: target,
+      transport,
+      peers: ["n1"],
+      now: () => new Date("2026-11-23T00:00:00Z"),
+    });
+    expect(record).toMatchObject({ from: "n1" });
+    expect(target.chainHead(TABLE)?.size).toBe(3);
+    expect(target.meta(CAPTURE_CONFIRMED_LSN_META)).toEqual(new Uint8Array(0));
+    expect(knownLsn(target)).toBe(SEED_END_LSN);
+    // The slot still stands where init created it: what lies between is a gap to record.
+    expect(judgeSlot(knownLsn(target), { confirmedFlushLsn: SLOT_AT_INIT_LSN })).toEqual({
+      action: "gap",
+      gap: { reason: "slot_advanced", fromLsn: SEED_END_LSN, toLsn: SLOT_AT_INIT_LSN },
+    });
+    // init run again on the restored store keeps the seed's position.
+    expect(stageCaptureBaseline(target, target.batch(), SLOT_AT_INIT_LSN)).toBe(false);
+  });
+});
