@@ -1,5 +1,6 @@
 import { sha256 } from "../crypto/index.js";
 import { GENESIS_CHAIN_HASH, chainHash as nextChainHash } from "../hash/index.js";
+import { ByteArena } from "./arena.js";
 import { byteString, writeUint64 } from "./bytes.js";
 import { StoreError, storeAssert } from "./errors.js";
 import type {
@@ -381,6 +382,9 @@ class KeyValueStoreBatch implements StoreBatch {
   readonly blocks = new Map<string, StagedBlock>();
   /** Alerts by id; each commits as its record, a condition and up to two due-index changes. */
   readonly alerts = new Map<string, StagedAlert>();
+  /** The values of appended entries and their index entries. */
+  readonly #arena = new ByteArena();
+  readonly #allocate = (length: number): Uint8Array => this.#arena.take(length);
   committed = false;
 
   constructor(owner: KeyValueWitnzStore) {
@@ -490,7 +494,7 @@ class KeyValueStoreBatch implements StoreBatch {
     // Everything that can fail happens before the batch changes, so a refused entry leaves
     // the batch as it was.
     const entryKey = encodeChainEntryKey(table, entry.seq);
-    const entryValue = encodeChainEntryValue(entry);
+    const entryValue = encodeChainEntryValue(entry, this.#allocate);
     const indexed = entry.primaryKey.length > 0;
     const indexKey = indexed ? encodePrimaryKeyIndexKey(table, entry.primaryKey) : undefined;
     const index = Math.floor((entry.seq - 1) / DATA_HASH_BLOCK_ENTRIES);
@@ -508,7 +512,9 @@ class KeyValueStoreBatch implements StoreBatch {
     const block = startsBlock ? this.#startBlock(table, index, entry.seq, staged) : staged;
     this.entryPuts.push({ type: "put", key: entryKey, value: entryValue });
     chain.stagedEntries.push(entryValue);
-    if (indexKey !== undefined) this.stage(indexKey, encodeSequenceValue(entry.seq));
+    if (indexKey !== undefined) {
+      this.stage(indexKey, encodeSequenceValue(entry.seq, this.#allocate));
+    }
     chain.size = entry.seq;
     chain.chainHash = entry.chainHash.slice();
     if (block.bytes !== undefined) block.bytes.set(entry.dataHash, block.length * HASH_BYTES);

@@ -97,8 +97,16 @@ export function assertChainEntry(entry: ChainEntry): void {
   assertPrimaryKey(entry.primaryKey);
 }
 
-export function encodeChainEntryValue(entry: ChainEntry): Uint8Array {
-  const value = new Uint8Array(CHAIN_ENTRY_FIXED_BYTES + entry.primaryKey.length);
+/** Where an encoder puts a value of `length` bytes: a fresh array, or one from a ByteArena. */
+export type ValueAllocator = (length: number) => Uint8Array;
+
+const allocate: ValueAllocator = (length) => new Uint8Array(length);
+
+export function encodeChainEntryValue(
+  entry: ChainEntry,
+  allocator: ValueAllocator = allocate,
+): Uint8Array {
+  const value = allocator(CHAIN_ENTRY_FIXED_BYTES + entry.primaryKey.length);
   value.set(entry.dataHash, 0);
   value.set(entry.chainHash, HASH_BYTES);
   writeBigUint64(value, 2 * HASH_BYTES, entry.lsn);
@@ -190,9 +198,9 @@ export function decodeChainHeadValue(value: Uint8Array): ChainHead {
   return { size: readUint64(value, 0), chainHash: value.slice(UINT64_BYTES) };
 }
 
-export function encodeSequenceValue(seq: number): Uint8Array {
+export function encodeSequenceValue(seq: number, allocator: ValueAllocator = allocate): Uint8Array {
   assertCount(seq, "seq");
-  const value = new Uint8Array(SEQUENCE_VALUE_BYTES);
+  const value = allocator(SEQUENCE_VALUE_BYTES);
   writeUint64(value, 0, seq);
   return value;
 }

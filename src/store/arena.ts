@@ -1,0 +1,27 @@
+/**
+ * Values of one batch packed into shared chunks instead of an ArrayBuffer each. A small typed
+ * array of its own is cheap to make but dear to write: LMDB takes a value's memory address, and
+ * getting one materialises and pins a separate backing store per value, which the garbage
+ * collector then tracks. A chunk is never reused: its values live as long as the batch does.
+ */
+export class ByteArena {
+  #chunk = new Uint8Array(0);
+  #used = 0;
+
+  /** `length` writable bytes, zero-filled, that no other call returns. */
+  take(length: number): Uint8Array {
+    if (length > ARENA_VALUE_BYTES_MAX) return new Uint8Array(length);
+    if (this.#used + length > this.#chunk.length) {
+      this.#chunk = new Uint8Array(ARENA_CHUNK_BYTES);
+      this.#used = 0;
+    }
+    const start = this.#used;
+    this.#used = start + length;
+    return this.#chunk.subarray(start, this.#used);
+  }
+}
+
+/** 64 KiB: about 700 chain entries with their index values. */
+const ARENA_CHUNK_BYTES = 65_536;
+/** Larger values get their own buffer, so that one does not waste most of a chunk. */
+const ARENA_VALUE_BYTES_MAX = 4_096;
