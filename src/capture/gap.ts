@@ -8,6 +8,11 @@ import { formatLsn, type Lsn } from "../postgres/index.js";
 
 export type GapReason = "slot_missing" | "slot_advanced";
 
+/** The slot cannot be judged yet: it exists but has no confirmed position (being created). */
+export class CaptureSlotError extends Error {
+  readonly code = "WITNZ_CAPTURE_SLOT";
+}
+
 /** A stretch of WAL the node did not observe: positions after `fromLsn` up to `toLsn`. */
 export interface Gap {
   readonly reason: GapReason;

@@ -7,6 +7,7 @@ export {
   type ViolationKind,
 } from "./changes.js";
 export {
+  CaptureSlotError,
   displayTableNames,
   type Gap,
   type GapNoteFields,
@@ -25,11 +26,11 @@ export {
   CaptureProgressError,
   type CommitInFlight,
   type CommittedBatch,
-  clearCaptureConfirmed,
   type GapToRecord,
   Ingester,
   type IngestOptions,
   stageCaptureBaseline,
+  stageSeededCapturePosition,
   type ViolationToRecord,
 } from "./ingest.js";
 export {

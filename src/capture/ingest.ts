@@ -189,11 +189,17 @@ export function stageCaptureBaseline(store: WitnzStore, batch: StoreBatch, lsn: 
 }
 
 /**
- * Stages the removal of a position this node confirmed, for a store seeded from a peer: it knows
- * the peer's recorded position instead, and a slot beyond that is a gap.
+ * For a store just seeded from a peer: when the seed carried the peer's recorded position, stages
+ * the removal of the position this node confirmed (the slot's at `witnz init`), so that the
+ * seed's position is what the node knows, and a slot beyond it is a gap. A seed without one (the
+ * peer had recorded nothing) leaves this node's baseline in place. Returns whether it staged the
+ * removal.
  */
-export function clearCaptureConfirmed(batch: StoreBatch): void {
+export function stageSeededCapturePosition(store: WitnzStore, batch: StoreBatch): boolean {
+  if (decodeLsn(store.meta(CAPTURE_LSN_META)) === undefined) return false;
+  if (decodeLsn(store.meta(CAPTURE_CONFIRMED_LSN_META)) === undefined) return false;
   batch.setMeta(CAPTURE_CONFIRMED_LSN_META, new Uint8Array(0));
+  return true;
 }
 
 export class Ingester {
@@ -607,10 +613,21 @@ export class Ingester {
     return recorded;
   }
 
-  /** Stores the slot's position as the baseline on a node's first start. */
+  /**
+   * Stores the slot's position as the baseline on a node's first start. When the store has a
+   * position after all (`witnz init` recorded one since this ingester read it), that one is kept.
+   */
   async recordBaseline(lsn: Lsn): Promise<void> {
     const batch = this.#store.batch();
-    if (!stageCaptureBaseline(this.#store, batch, lsn)) return;
+    if (!stageCaptureBaseline(this.#store, batch, lsn)) {
+      const recorded = decodeLsn(this.#store.meta(CAPTURE_LSN_META));
+      if (recorded !== undefined && recorded > this.#recordedEndLsn) {
+        this.#recordedEndLsn = recorded;
+        this.#hasRecordedEnd = true;
+      }
+      this.#confirmedLsn = decodeLsn(this.#store.meta(CAPTURE_CONFIRMED_LSN_META));
+      return;
+    }
     await this.#store.commit(batch);
     this.#confirmedLsn = lsn;
   }

@@ -7,7 +7,6 @@ import type { NoteSigner } from "../checkpoint/index.js";
 import {
   connectSession,
   ensureReplicationSlot,
-  LSN_ZERO,
   type Lsn,
   maxLsn,
   type PgoutputMessage,
@@ -18,7 +17,7 @@ import {
 } from "../postgres/index.js";
 import type { StoreBatch, WitnzStore } from "../store/index.js";
 import { TransactionAssembler } from "./changes.js";
-import { displayTableNames, type Gap, judgeSlot } from "./gap.js";
+import { CaptureSlotError, displayTableNames, type Gap, judgeSlot } from "./gap.js";
 import {
   type CommittedBatch,
   type GapToRecord,
@@ -213,7 +212,14 @@ export class CaptureRunner {
           const state = judgement.createSlot
             ? (await ensureReplicationSlot(client, options.slotName)).slot
             : slot;
-          await ingester.recordBaseline(state?.confirmedFlushLsn ?? LSN_ZERO);
+          const position = state?.confirmedFlushLsn ?? null;
+          if (position === null) {
+            // Someone else is creating it (a concurrent `witnz init`): retried shortly.
+            throw new CaptureSlotError(
+              `slot ${options.slotName} is still being created (it has no position yet)`,
+            );
+          }
+          await ingester.recordBaseline(position);
           return;
         }
         case "recreate": {

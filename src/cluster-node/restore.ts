@@ -7,7 +7,7 @@
 import {
   CAPTURE_LSN_META,
   CAPTURE_PROGRESS_META,
-  clearCaptureConfirmed,
+  stageSeededCapturePosition,
 } from "../capture/index.js";
 import { tableLayoutMetaName } from "../catalog/index.js";
 import type { ConnectRaftTransport, NodeId, SeedChunks } from "../raft/index.js";
@@ -94,9 +94,9 @@ export async function restoreFromPeers(options: {
       const record = { from: peer, entries, at: options.now().toISOString() };
       const batch = store.batch();
       stageRestoreRecord(batch, record);
-      // The slot position `witnz init` recorded goes: the store now knows the seed's capture
-      // position, and a slot beyond that is a gap to record.
-      clearCaptureConfirmed(batch);
+      // The seed's capture position, when it has one, replaces the slot's that `witnz init`
+      // recorded: a slot beyond it is a gap to record.
+      stageSeededCapturePosition(store, batch);
       await store.commit(batch);
       return record;
     } catch (error) {

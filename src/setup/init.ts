@@ -19,7 +19,6 @@ import {
   ensurePublication,
   ensureReplicationSlot,
   formatLsn,
-  LSN_ZERO,
   type SlotResult,
   slotNameForNode,
 } from "../postgres/index.js";
@@ -109,8 +108,9 @@ export async function initNode(
         batch.setMeta(tableLayoutMetaName(layout.name), encodeTableLayout(layout));
       }
       // From here on a dropped or advanced slot is a gap, even before the node first starts.
-      const baseline = slot.slot.confirmedFlushLsn ?? LSN_ZERO;
-      const baselineStaged = stageCaptureBaseline(store, batch, baseline);
+      // A slot someone else is still creating has no position yet: the node takes it then.
+      const baseline = slot.slot.confirmedFlushLsn;
+      const baselineStaged = baseline !== null && stageCaptureBaseline(store, batch, baseline);
       if (unrecorded.length > 0 || baselineStaged) {
         await store.commit(batch);
         for (const layout of unrecorded) {
@@ -120,6 +120,12 @@ export async function initNode(
           report("ok", `capture baseline ${formatLsn(baseline)} (the slot's position) recorded`);
         }
         changed = true;
+      }
+      if (baseline === null) {
+        report(
+          "ok",
+          `slot ${slotName} is still being created elsewhere (no position yet): the node records its capture baseline when it first starts`,
+        );
       }
     } finally {
       await store.close();

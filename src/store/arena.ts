@@ -3,6 +3,7 @@
  * array of its own is cheap to make but dear to write: LMDB takes a value's memory address, and
  * getting one materialises and pins a separate backing store per value, which the garbage
  * collector then tracks. A chunk is never reused: its values live as long as the batch does.
+ * Chunks start small and double, so a batch of one row does not take a large one.
  */
 export class ByteArena {
   #chunk = new Uint8Array(0);
@@ -12,7 +13,8 @@ export class ByteArena {
   take(length: number): Uint8Array {
     if (length > ARENA_VALUE_BYTES_MAX) return new Uint8Array(length);
     if (this.#used + length > this.#chunk.length) {
-      this.#chunk = new Uint8Array(ARENA_CHUNK_BYTES);
+      const doubled = Math.min(this.#chunk.length * 2, ARENA_CHUNK_BYTES_MAX);
+      this.#chunk = new Uint8Array(Math.max(doubled, ARENA_CHUNK_BYTES_MIN, length));
       this.#used = 0;
     }
     const start = this.#used;
@@ -21,7 +23,9 @@ export class ByteArena {
   }
 }
 
+/** The first chunk: about ten chain entries with their index values. */
+const ARENA_CHUNK_BYTES_MIN = 1_024;
 /** 64 KiB: about 700 chain entries with their index values. */
-const ARENA_CHUNK_BYTES = 65_536;
+const ARENA_CHUNK_BYTES_MAX = 65_536;
 /** Larger values get their own buffer, so that one does not waste most of a chunk. */
 const ARENA_VALUE_BYTES_MAX = 4_096;

@@ -11,6 +11,7 @@ import {
   judgeSlot,
   stageCaptureBaseline,
 } from "../../src/capture/index.js";
+import { tableLayoutMetaName } from "../../src/catalog/index.js";
 import { restoreFromPeers, seedChunks } from "../../src/cluster-node/index.js";
 import { generateEd25519KeyPair } from "../../src/crypto/index.js";
 import { chainHash, dataHash, GENESIS_CHAIN_HASH } from "../../src/hash/index.js";
@@ -99,5 +100,24 @@ describe("restore from a peer's seed", () => {
     });
     // init run again on the restored store keeps the seed's position.
     expect(stageCaptureBaseline(target, target.batch(), SLOT_AT_INIT_LSN)).toBe(false);
+  });
+
+  test("a seed without a capture position (the peer recorded nothing yet) keeps init's baseline", async () => {
+    const layoutOnly = source.batch();
+    layoutOnly.setMeta(tableLayoutMetaName(TABLE), Buffer.from("layout"));
+    await source.commit(layoutOnly);
+    const baseline = target.batch();
+    stageCaptureBaseline(target, baseline, SLOT_AT_INIT_LSN);
+    await target.commit(baseline);
+
+    const transport = { fetchSeed: () => seedChunks(source) } as unknown as ConnectRaftTransport;
+    await restoreFromPeers({ store: target, transport, peers: ["n1"], now: () => new Date() });
+    expect(Buffer.from(target.meta(tableLayoutMetaName(TABLE))!).toString()).toBe("layout");
+    expect(knownLsn(target)).toBe(SLOT_AT_INIT_LSN);
+    // The slot dropped before the first start is a gap from where init found it.
+    expect(judgeSlot(knownLsn(target), undefined)).toEqual({
+      action: "recreate",
+      fromLsn: SLOT_AT_INIT_LSN,
+    });
   });
 });

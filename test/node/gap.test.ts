@@ -261,4 +261,59 @@ describe("replication gaps", () => {
       await node.stop();
     }
   });
+
+  test("a slot still being created elsewhere: init leaves the baseline to the node, which waits for the slot's position", async () => {
+    const slotName = "witnz_slownode";
+    const slow = nodeConfig({
+      server,
+      nodeId: "slownode",
+      dataDir: join(directory, "slow", "data"),
+      httpPort: await freePort(),
+      tables: [{ name: "audit_log" }],
+    });
+    await client.query("CREATE TABLE public.hold (x int)");
+    const holder = await connectSession({ connectionString: server.connectionString });
+    const creator = await connectSession({ connectionString: server.connectionString });
+    let node: RunningNode | undefined;
+    try {
+      // An open transaction that wrote something holds a logical slot's creation back: until it
+      // ends, the slot exists without a position.
+      await holder.query("BEGIN");
+      await holder.query("INSERT INTO public.hold VALUES (1)");
+      const creating = creator.query(
+        "SELECT pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput')",
+        [slotName],
+      );
+      await until(() => readReplicationSlot(client, slotName), "the slot being created");
+
+      const lines: string[] = [];
+      expect((await initNode(slow, { out: (line) => lines.push(line) })).ok).toBe(true);
+      expect(lines).toContain(
+        `ok   slot ${slotName} is still being created elsewhere (no position yet): the node records its capture baseline when it first starts`,
+      );
+      const logger = recordingLogger();
+      node = await startNode(slow, { logger });
+      await until(
+        () =>
+          logger.lines.some((line) =>
+            String((line.fields as { err?: unknown }).err).includes("is still being created"),
+          ) || undefined,
+        "the node to wait for the slot",
+      );
+      expect(node.store.meta(CAPTURE_CONFIRMED_LSN_META)).toBeUndefined();
+
+      await holder.query("COMMIT");
+      await creating;
+      const position = (await readReplicationSlot(client, slotName))!.confirmedFlushLsn!;
+      const running = node;
+      await until(() => running.readiness().ready, "the node to stream");
+      const stored = running.store.meta(CAPTURE_CONFIRMED_LSN_META)!;
+      expect(toLsn(Buffer.from(stored).readBigUInt64BE(0))).toBe(position);
+      expect(gapEntries(running.store, TABLE)).toEqual([]);
+    } finally {
+      await node?.stop();
+      await holder.end();
+      await creator.end();
+    }
+  });
 });

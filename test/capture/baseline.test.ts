@@ -1,0 +1,55 @@
+// The capture baseline: the slot position a node's knowledge starts from, recorded by `witnz init`
+// or at the node's first start, whichever comes first.
+import { describe, expect, test } from "vitest";
+import {
+  CAPTURE_CONFIRMED_LSN_META,
+  Ingester,
+  stageCaptureBaseline,
+} from "../../src/capture/index.js";
+import { generateEd25519KeyPair } from "../../src/crypto/index.js";
+import { toLsn } from "../../src/postgres/index.js";
+import { openMemoryStore, type WitnzStore } from "../../src/store/index.js";
+
+const { privateKey } = generateEd25519KeyPair();
+
+function ingesterOn(store: WitnzStore): Ingester {
+  return new Ingester({
+    store,
+    signer: { name: "witnz.test/node", privateKey },
+    clusterOrigin: "witnz.test/c",
+    nowUnixMicroseconds: () => 1n,
+    stageViolation: () => {},
+  });
+}
+
+function storedConfirmed(store: WitnzStore): bigint | undefined {
+  const bytes = store.meta(CAPTURE_CONFIRMED_LSN_META);
+  return bytes === undefined ? undefined : Buffer.from(bytes).readBigUInt64BE(0);
+}
+
+describe("capture baseline", () => {
+  test("the first start records the slot's position when the store has none", async () => {
+    const store = await openMemoryStore();
+    const ingester = ingesterOn(store);
+    expect(ingester.knownLsn).toBeUndefined();
+    await ingester.recordBaseline(toLsn(0x3000n));
+    expect(ingester.knownLsn).toBe(0x3000n);
+    expect(storedConfirmed(store)).toBe(0x3000n);
+  });
+
+  test("a baseline init recorded after the ingester read the store is kept, and not lowered later", async () => {
+    const store = await openMemoryStore();
+    const ingester = ingesterOn(store);
+    // `witnz init` commits its baseline while the node is starting.
+    const batch = store.batch();
+    expect(stageCaptureBaseline(store, batch, toLsn(0x5000n))).toBe(true);
+    await store.commit(batch);
+
+    await ingester.recordBaseline(toLsn(0x4000n));
+    expect(ingester.knownLsn).toBe(0x5000n);
+    expect(storedConfirmed(store)).toBe(0x5000n);
+    // A stream confirming from further back does not move the stored position down.
+    await ingester.persistConfirmed(toLsn(0x10n));
+    expect(storedConfirmed(store)).toBe(0x5000n);
+  });
+});
