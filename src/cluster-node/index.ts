@@ -17,11 +17,13 @@ export {
 export { ClusterNodeError, type ClusterNodeErrorCode } from "./errors.js";
 export {
   isSeedMeta,
+  RESTORE_STARTED_META,
   RESTORED_META,
   type RestoreRecord,
   readRestoreRecord,
   restoreFromPeers,
   seedChunks,
+  unfinishedRestore,
   writeRestoreRecord,
 } from "./restore.js";
 export {

@@ -16,6 +16,11 @@ import { ClusterNodeError } from "./errors.js";
 
 /** The store meta entry recording a restore: JSON `RestoreRecord`. */
 export const RESTORED_META = "cluster-restored";
+/**
+ * Set (JSON `{from, at}`) before a seed's first write and cleared in the commit that records the
+ * restore: a store that still holds it was left part way by a restore that failed or was killed.
+ */
+export const RESTORE_STARTED_META = "cluster-restore-started";
 const SEED_CHUNK_ENTRIES = 1_000;
 const LAYOUT_META_PREFIX = tableLayoutMetaName("");
 
@@ -49,6 +54,23 @@ export async function* seedChunks(store: WitnzStore): SeedChunks {
     }
   }
   if (chunk.length > 0) yield chunk;
+}
+
+/** The peer and time of a restore that did not finish, if the store was left by one. */
+export function unfinishedRestore(store: WitnzStore): { from: string; at: string } | undefined {
+  const bytes = store.meta(RESTORE_STARTED_META);
+  return bytes === undefined || bytes.length === 0
+    ? undefined
+    : (JSON.parse(Buffer.from(bytes).toString("utf8")) as { from: string; at: string });
+}
+
+async function setRestoreStarted(store: WitnzStore, started: object | undefined): Promise<void> {
+  const batch = store.batch();
+  batch.setMeta(
+    RESTORE_STARTED_META,
+    started === undefined ? new Uint8Array(0) : Buffer.from(JSON.stringify(started), "utf8"),
+  );
+  await store.commit(batch);
 }
 
 export function readRestoreRecord(store: WitnzStore): RestoreRecord | undefined {
@@ -90,10 +112,14 @@ export async function restoreFromPeers(options: {
   const failures: string[] = [];
   for (const peer of options.peers) {
     try {
+      // Durable before the first seed write: a restore killed part way leaves a store that says
+      // so, and the node refuses to start on it.
+      await setRestoreStarted(store, { from: peer, at: options.now().toISOString() });
       const entries = await store.importSeed(transport.fetchSeed(peer as NodeId), isSeedMeta);
       const record = { from: peer, entries, at: options.now().toISOString() };
       const batch = store.batch();
       stageRestoreRecord(batch, record);
+      batch.setMeta(RESTORE_STARTED_META, new Uint8Array(0));
       // The seed's capture position, when it has one, replaces the slot's that `witnz init`
       // recorded: a slot beyond it is a gap to record.
       stageSeededCapturePosition(store, batch);
@@ -111,6 +137,8 @@ export async function restoreFromPeers(options: {
       options.out?.(`cannot restore from ${peer}: ${text}`);
     }
   }
+  // Nothing of any seed was written: the store is as blank as before.
+  await setRestoreStarted(store, undefined);
   throw new ClusterNodeError(
     "WITNZ_CLUSTER_NODE_RESTORE",
     `no peer served a seed (${failures.join("; ") || "no peers"})`,

@@ -1,7 +1,11 @@
 // The node's start-up errors, and host:port parsing shared by its listeners.
 
 export class NodeStartError extends Error {
-  readonly code: "WITNZ_NODE_STORE_CORRUPT" | "WITNZ_NODE_CLUSTER_CONFIG" | "WITNZ_NODE_STORE_LOST";
+  readonly code:
+    | "WITNZ_NODE_STORE_CORRUPT"
+    | "WITNZ_NODE_CLUSTER_CONFIG"
+    | "WITNZ_NODE_STORE_LOST"
+    | "WITNZ_NODE_RESTORE_UNFINISHED";
   constructor(code: NodeStartError["code"], message: string) {
     super(message);
     this.name = "NodeStartError";

@@ -21,6 +21,7 @@ import {
   type ClusterRuntime,
   readRestoreRecord,
   startClusterRuntime,
+  unfinishedRestore,
   writeRestoreRecord,
 } from "../cluster-node/index.js";
 import type { WitnzConfig } from "../config/index.js";
@@ -117,6 +118,14 @@ export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<
   if (created) hooks.logger.info({ keyPath }, "created the node signing key");
   const cluster = isClusterMember(config) ? clusterSettings(config) : undefined;
   const store = await openStore(config.node.dataDir);
+  const unfinished = unfinishedRestore(store);
+  if (unfinished !== undefined) {
+    await store.close();
+    throw new NodeStartError(
+      "WITNZ_NODE_RESTORE_UNFINISHED",
+      `the store in ${config.node.dataDir} holds part of a restore from ${unfinished.from} (started ${unfinished.at}) that did not finish; move the store away, run witnz restore --config FILE again, then start`,
+    );
+  }
   // Re-hash every chain, tree, checkpoint and index before attesting anything from this store.
   const integrity = checkStore(store);
   if (!integrity.ok) {

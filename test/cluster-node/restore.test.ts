@@ -12,7 +12,7 @@ import {
   stageCaptureBaseline,
 } from "../../src/capture/index.js";
 import { tableLayoutMetaName } from "../../src/catalog/index.js";
-import { restoreFromPeers, seedChunks } from "../../src/cluster-node/index.js";
+import { restoreFromPeers, seedChunks, unfinishedRestore } from "../../src/cluster-node/index.js";
 import { generateEd25519KeyPair } from "../../src/crypto/index.js";
 import { chainHash, dataHash, GENESIS_CHAIN_HASH } from "../../src/hash/index.js";
 import { toLsn } from "../../src/postgres/index.js";
@@ -40,25 +40,27 @@ afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-/** The source peer: three rows captured up to SEED_END_LSN. */
-async function fillSource(): Promise<void> {
-  const batch = source.batch();
+/** The source peer: `rows` rows (three by default) captured up to SEED_END_LSN. */
+async function fillSource(rows = 3): Promise<void> {
   let previous: Uint8Array = GENESIS_CHAIN_HASH;
-  for (let seq = 1; seq <= 3; seq++) {
-    const data = dataHash(Buffer.from(`row ${seq}`));
-    previous = chainHash(previous, seq, data);
-    batch.appendChainEntry(TABLE, {
-      seq,
-      dataHash: data,
-      chainHash: previous,
-      lsn: SEED_END_LSN,
-      primaryKey: Buffer.from(`pk ${seq}`),
-    });
+  for (let first = 1; first <= rows; first += 1000) {
+    const batch = source.batch();
+    for (let seq = first; seq <= Math.min(rows, first + 999); seq++) {
+      const data = dataHash(Buffer.from(`row ${seq}`));
+      previous = chainHash(previous, seq, data);
+      batch.appendChainEntry(TABLE, {
+        seq,
+        dataHash: data,
+        chainHash: previous,
+        lsn: SEED_END_LSN,
+        primaryKey: Buffer.from(`pk ${seq}`),
+      });
+    }
+    const end = Buffer.alloc(8);
+    end.writeBigUInt64BE(SEED_END_LSN);
+    batch.setMeta(CAPTURE_LSN_META, end);
+    await source.commit(batch);
   }
-  const end = Buffer.alloc(8);
-  end.writeBigUInt64BE(SEED_END_LSN);
-  batch.setMeta(CAPTURE_LSN_META, end);
-  await source.commit(batch);
 }
 
 function knownLsn(store: WitnzStore) {
@@ -90,6 +92,7 @@ describe("restore from a peer's seed", () => {
       now: () => new Date("2026-11-23T00:00:00Z"),
     });
     expect(record).toMatchObject({ from: "n1" });
+    expect(unfinishedRestore(target)).toBeUndefined();
     expect(target.chainHead(TABLE)?.size).toBe(3);
     expect(target.meta(CAPTURE_CONFIRMED_LSN_META)).toEqual(new Uint8Array(0));
     expect(knownLsn(target)).toBe(SEED_END_LSN);
@@ -100,6 +103,53 @@ describe("restore from a peer's seed", () => {
     });
     // init run again on the restored store keeps the seed's position.
     expect(stageCaptureBaseline(target, target.batch(), SLOT_AT_INIT_LSN)).toBe(false);
+  });
+
+  test("a seed that fails part way leaves the store marked unfinished; one that never started leaves it unmarked", async () => {
+    // More than one import write's worth (10,000 entries), and the peer goes away after it.
+    await fillSource(6000);
+    const failing = {
+      async *fetchSeed() {
+        let chunks = 0;
+        for await (const chunk of seedChunks(source)) {
+          yield chunk;
+          chunks += 1;
+          if (chunks === 11) throw new Error("connection reset");
+        }
+      },
+    } as unknown as ConnectRaftTransport;
+    await expect(
+      restoreFromPeers({
+        store: target,
+        transport: failing,
+        peers: ["n1"],
+        now: () => new Date(0),
+      }),
+    ).rejects.toThrow("the seed from n1 failed part way (connection reset)");
+    expect(target.isBlank()).toBe(false);
+    expect(unfinishedRestore(target)).toEqual({ from: "n1", at: "1970-01-01T00:00:00.000Z" });
+
+    const blank = await openStore(join(directory, "blank"));
+    try {
+      const unreachable = {
+        // biome-ignore lint/correctness/useYield: a peer that fails before its first chunk
+        async *fetchSeed() {
+          throw new Error("unreachable");
+        },
+      } as unknown as ConnectRaftTransport;
+      await expect(
+        restoreFromPeers({
+          store: blank,
+          transport: unreachable,
+          peers: ["n1", "n2"],
+          now: () => new Date(0),
+        }),
+      ).rejects.toThrow("no peer served a seed");
+      expect(blank.isBlank()).toBe(true);
+      expect(unfinishedRestore(blank)).toBeUndefined();
+    } finally {
+      await blank.close();
+    }
   });
 
   test("a seed without a capture position (the peer recorded nothing yet) keeps init's baseline", async () => {

@@ -13,6 +13,7 @@ import {
   SIGNATURE_TYPE_ED25519,
   verifyNote,
 } from "../../src/checkpoint/index.js";
+import { RESTORE_STARTED_META } from "../../src/cluster-node/index.js";
 import type { WitnzConfig } from "../../src/config/index.js";
 import { loadOrCreateNodeKey } from "../../src/keys/index.js";
 import {
@@ -260,6 +261,29 @@ describe("replication gaps", () => {
     } finally {
       await node.stop();
     }
+  });
+
+  test("a store left part way by a restore that was killed: the node refuses to start on it", async () => {
+    const partial = nodeConfig({
+      server,
+      nodeId: "partialnode",
+      dataDir: join(directory, "partial", "data"),
+      httpPort: await freePort(),
+      tables: [{ name: "audit_log" }],
+    });
+    const store = await openStore(partial.node.dataDir);
+    const batch = store.batch();
+    // What witnz restore writes before a seed's first entry, and clears when the restore is done.
+    batch.setMeta(
+      RESTORE_STARTED_META,
+      Buffer.from(JSON.stringify({ from: "n2", at: "2026-11-23T00:00:00.000Z" })),
+    );
+    await store.commit(batch);
+    await store.close();
+    await expect(startNode(partial, { logger: recordingLogger() })).rejects.toMatchObject({
+      code: "WITNZ_NODE_RESTORE_UNFINISHED",
+      message: expect.stringContaining("a restore from n2 (started 2026-11-23T00:00:00.000Z)"),
+    });
   });
 
   test("a slot still being created elsewhere: init leaves the baseline to the node, which waits for the slot's position", async () => {
