@@ -98,11 +98,43 @@ export function localNodeConfigYaml(options: LocalNodeConfigOptions): string {
   ].join("\n");
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
+/**
+ * Ports for local listeners are drawn from below the usual ephemeral range (Linux: 32768-60999),
+ * where the kernel also picks the local port of every outgoing connection: a port it handed out
+ * for a probe could go to a connection before the listener it was meant for binds it.
+ */
+const LOCAL_PORT_MIN = 20_000;
+const LOCAL_PORT_MAX = 32_767;
+const LOCAL_PORT_ATTEMPTS = 64;
+/** Ports this process handed out: never twice, since their listeners may not be up yet. */
+const handedOut = new Set<number>();
+
+/** A TCP port on 127.0.0.1 that was free a moment ago and that this process has not handed out. */
 export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
+  for (let attempt = 0; attempt < LOCAL_PORT_ATTEMPTS; attempt++) {
+    const port = LOCAL_PORT_MIN + Math.floor(Math.random() * (LOCAL_PORT_MAX - LOCAL_PORT_MIN + 1));
+    if (handedOut.has(port)) continue;
+    if ((await probePort(port)) === port) return handOut(port);
+  }
+  // A crowded range: the kernel's choice, as long as it is new to this process.
+  for (;;) {
+    const port = await probePort(0);
+    if (port !== undefined && !handedOut.has(port)) return handOut(port);
+  }
+}
+
+function handOut(port: number): number {
+  handedOut.add(port);
   return port;
+}
+
+/** Listens on `port` (0: any) on 127.0.0.1 and closes again; the port, or undefined if taken. */
+async function probePort(port: number): Promise<number | undefined> {
+  const probe = createServer();
+  const bound = await new Promise<number | undefined>((resolve) => {
+    probe.once("error", () => resolve(undefined));
+    probe.listen(port, "127.0.0.1", () => resolve((probe.address() as AddressInfo).port));
+  });
+  if (bound !== undefined) await new Promise((resolve) => probe.close(resolve));
+  return bound;
 }
