@@ -104,7 +104,10 @@ export interface CommittedBatch {
 
 /** A commit started by `startCommit`. */
 export interface CommitInFlight {
-  /** Resolves once the batch's writes are applied (staging may go on); rejects when it failed first. */
+  /**
+   * Resolves once the batch's writes are handed to the store's writer (staging may go on);
+   * rejects when it failed first.
+   */
   readonly applied: Promise<void>;
   /** Resolves once the batch is durable, with what it recorded; rejects when it failed. */
   readonly durable: Promise<CommittedBatch>;
@@ -496,8 +499,8 @@ export class Ingester {
 
   /**
    * Starts committing what is staged and returns at once. Staging may go on once the batch is
-   * `applied` (its writes are in the store's transaction, which is then flushed on another
-   * thread), while it becomes `durable`: the next batch builds on this one (the store hands it
+   * `applied` (its writes are handed to the store's writer thread, which applies, commits and
+   * flushes them), while it becomes `durable`: the next batch builds on this one (the store hands it
    * this commit's chain heads and data hash blocks). The caller acknowledges what each commit
    * returns in order, never a later one before an earlier one is durable, and stages nothing that
    * reads the store's rows (a violation, a gap) while a commit is in flight. On failure, as for

@@ -312,8 +312,8 @@ export class CaptureRunner {
   /**
    * Commits what is staged, then acknowledges the transaction end it closes once it is durable.
    * The commit before it is seen through first, so acknowledgements keep their order. With
-   * `wait` false, returns once the batch's writes are applied and leaves it to be flushed while
-   * the caller stages the next batch (Ingester.startCommit).
+   * `wait` false, returns once the batch's writes are handed to the store's writer and leaves
+   * them to be applied and flushed while the caller stages the next batch (Ingester.startCommit).
    */
   async #commit(stream: ReplicationStream, ingester: Ingester, wait: boolean): Promise<void> {
     await this.#settle();

@@ -22,9 +22,12 @@ export interface WriteCondition {
 
 export interface WriteOptions {
   /**
-   * Called once the operations are applied inside the write's transaction, before it is made
-   * durable (LMDB: on the main thread, before the writer thread commits and flushes). Not called
-   * when a condition fails. What is applied is not yet durable: wait for the promise for that.
+   * Called once the write is handed to the store's writer, in order: every later write is
+   * applied after it (LMDB: packed and passed to the writer thread, which then checks the
+   * conditions, applies the operations and commits; the in-memory twin: applied, conditions
+   * held). It may thus be called before the conditions are checked: a condition that fails, or
+   * a commit or flush that fails, later rejects the promise, and nothing of the write is then
+   * applied. Nothing is durable, or visible to reads, before the promise resolves.
    */
   readonly onApplied?: () => void;
 }

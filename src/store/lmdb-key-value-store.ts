@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync, realpathSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { open, type RootDatabase } from "lmdb";
+import { open, type RootDatabase, type RootDatabaseOptionsWithPath } from "lmdb";
 import { compareBytes, equalBytes } from "./bytes.js";
 import { StoreError } from "./errors.js";
 import {
@@ -15,6 +15,7 @@ import {
   type WriteOptions,
 } from "./key-value-store.js";
 import { KEY_BYTES_MAX, MAP_SIZE_BYTES_INITIAL, STORE_SIZE_BYTES_MAX_DEFAULT } from "./limits.js";
+import { LmdbWriter, packWrite } from "./lmdb-writer.js";
 
 export interface LmdbKeyValueStoreOptions {
   /** Writes are refused with WITNZ_STORE_FULL once the data file reaches this size. */
@@ -47,29 +48,10 @@ export function openLmdbKeyValueStore(
       `the store at ${path} is already open in this process`,
     );
   }
+  const openOptions = lmdbOpenOptions(path);
   let database: RootDatabase<Uint8Array, Uint8Array>;
   try {
-    database = open<Uint8Array, Uint8Array>({
-      path,
-      // lmdb-js treats a path with an extension as a file name unless told otherwise.
-      noSubdir: false,
-      keyEncoding: "binary",
-      encoding: "binary",
-      // Durability: every commit fdatasyncs its pages and writes its meta page through an
-      // O_DSYNC descriptor before the commit returns and the write promise resolves.
-      noSync: false,
-      noMetaSync: false,
-      overlappingSync: false,
-      useWritemap: false,
-      // With event-turn batching lmdb-js queues an internal promise that nobody awaits, and
-      // a failed commit then surfaces as an unhandled rejection; each write is its own
-      // transaction callback, so the batching is not needed for atomicity.
-      eventTurnBatching: false,
-      cache: false,
-      compression: false,
-      mapSize: MAP_SIZE_BYTES_INITIAL,
-      maxDbs: 1,
-    });
+    database = open<Uint8Array, Uint8Array>(openOptions);
   } catch (error) {
     throw new StoreError(
       "WITNZ_STORE_OPEN",
@@ -78,7 +60,35 @@ export function openLmdbKeyValueStore(
     );
   }
   openDirectories.add(path);
-  return new LmdbKeyValueStore(path, database, sizeBytesMax);
+  return new LmdbKeyValueStore(path, database, openOptions, sizeBytesMax);
+}
+
+/**
+ * The options of both handles on a store, the main thread's (reads) and the writer thread's
+ * (writes): lmdb-js shares one environment per path in a process, so they must agree.
+ */
+function lmdbOpenOptions(path: string): RootDatabaseOptionsWithPath {
+  return {
+    path,
+    // lmdb-js treats a path with an extension as a file name unless told otherwise.
+    noSubdir: false,
+    keyEncoding: "binary",
+    encoding: "binary",
+    // Durability: every commit fdatasyncs its pages and writes its meta page through an
+    // O_DSYNC descriptor before the commit returns and the write promise resolves.
+    noSync: false,
+    noMetaSync: false,
+    overlappingSync: false,
+    useWritemap: false,
+    // With event-turn batching lmdb-js queues an internal promise that nobody awaits, and
+    // a failed commit then surfaces as an unhandled rejection; each write is its own
+    // transaction callback, so the batching is not needed for atomicity.
+    eventTurnBatching: false,
+    cache: false,
+    compression: false,
+    mapSize: MAP_SIZE_BYTES_INITIAL,
+    maxDbs: 1,
+  };
 }
 
 /** Creates the directory if needed and checks it is a writable directory; returns its real path. */
@@ -135,10 +145,16 @@ class LmdbKeyValueStore implements KeyValueStore {
   readonly #path: string;
   readonly #dataFilePath: string;
   readonly #database: RootDatabase<Uint8Array, Uint8Array>;
+  readonly #writer: LmdbWriter;
   readonly #sizeBytesMax: number;
   #closed = false;
 
-  constructor(path: string, database: RootDatabase<Uint8Array, Uint8Array>, sizeBytesMax: number) {
+  constructor(
+    path: string,
+    database: RootDatabase<Uint8Array, Uint8Array>,
+    openOptions: RootDatabaseOptionsWithPath,
+    sizeBytesMax: number,
+  ) {
     this.location = path;
     this.#path = path;
     this.#dataFilePath = join(path, DATA_FILE_NAME);
@@ -152,6 +168,8 @@ class LmdbKeyValueStore implements KeyValueStore {
         `LMDB at ${path} takes keys up to ${maxKeySize} bytes; Witnz needs ${KEY_BYTES_MAX}`,
       );
     }
+    // Opened after the main thread's handle, so the environment keeps that handle's flags.
+    this.#writer = new LmdbWriter(openOptions);
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -248,23 +266,26 @@ class LmdbKeyValueStore implements KeyValueStore {
     this.#assertOpen();
     validateWrite(operations, conditions);
     this.#assertBelowSizeLimit();
-    const database = this.#database;
+    // The writer thread checks the conditions and applies the operations in one transaction,
+    // after every write handed to it before this one.
+    const written = this.#writer.write(packWrite(operations, conditions));
+    options.onApplied?.();
+    const outcome = await written;
+    // The write was committed by another thread's handle: without this the main thread's
+    // handle keeps reading its older snapshot until lmdb-js renews it on a later turn.
     try {
-      // A child transaction: if anything in the callback throws, its changes are rolled back,
-      // while whatever else lmdb-js placed in the same LMDB transaction commits unharmed.
-      await database.childTransaction(() => {
-        for (const condition of conditions) {
-          if (!equalBytes(database.get(condition.key), condition.value)) throw conflictError();
-        }
-        for (const operation of operations) {
-          if (operation.type === "put") database.putSync(operation.key, operation.value);
-          else database.removeSync(operation.key);
-        }
-        options.onApplied?.();
-      });
+      this.#database.resetReadTxn();
     } catch (error) {
-      if (error instanceof StoreError) throw error;
-      throw await this.#writeError(error);
+      throw this.#readError(error);
+    }
+    if (outcome.kind === "conflict") throw conflictError();
+    if (outcome.kind === "failed") {
+      const cause = new Error(outcome.message);
+      throw new StoreError(
+        "WITNZ_STORE_WRITE",
+        `LMDB could not commit a write to the store at ${this.#path}: ${outcome.message}`,
+        { cause },
+      );
     }
   }
 
@@ -272,6 +293,9 @@ class LmdbKeyValueStore implements KeyValueStore {
     if (this.#closed) return;
     this.#closed = true;
     try {
+      // The writer finishes the writes handed to it first.
+      const writerFailure = await this.#writer.close();
+      if (writerFailure !== undefined) throw new Error(writerFailure);
       await this.#database.close();
     } catch (error) {
       throw new StoreError(
@@ -315,28 +339,6 @@ class LmdbKeyValueStore implements KeyValueStore {
       "WITNZ_STORE_READ",
       `LMDB could not read the store at ${this.#path}: ${messageOf(error)}`,
       { cause: error },
-    );
-  }
-
-  /** lmdb-js rejects a failed commit with a generic error whose `commitError` holds the cause. */
-  async #writeError(error: unknown): Promise<StoreError> {
-    let cause = error;
-    const commitError = (error as { commitError?: unknown } | undefined)?.commitError;
-    if (commitError instanceof Promise) {
-      // It is rejected in the same callback that rejected the write; a macrotask bounds the wait.
-      const settled = await Promise.race([
-        commitError.then(
-          () => undefined,
-          (reason: unknown) => reason,
-        ),
-        new Promise<undefined>((resolveLater) => setImmediate(resolveLater, undefined)),
-      ]);
-      if (settled !== undefined) cause = settled;
-    }
-    return new StoreError(
-      "WITNZ_STORE_WRITE",
-      `LMDB could not commit a write to the store at ${this.#path}: ${messageOf(cause)}`,
-      { cause },
     );
   }
 }

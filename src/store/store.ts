@@ -191,7 +191,8 @@ export interface WitnzStore {
    * Writes the batch atomically; resolves once it is durable. A batch commits once. While it is
    * in flight, a batch staged meanwhile builds on it: a chain this commit appends to is read at
    * its new head (and the later commit fails if this one does). `onApplied` is called once the
-   * writes are applied, before they are flushed (KeyValueStore.write).
+   * writes are handed to the store's writer, before they are checked and flushed; a failure
+   * after it rejects the promise (KeyValueStore.write).
    */
   commit(batch: StoreBatch, options?: WriteOptions): Promise<void>;
   /**

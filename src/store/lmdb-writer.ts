@@ -1,0 +1,274 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type { RootDatabaseOptionsWithPath } from "lmdb";
+import type { WriteCondition, WriteOperation } from "./key-value-store.js";
+
+/**
+ * The thread that runs an LMDB store's write transactions: it opens the same environment with
+ * the same options, takes each write as one packed buffer, and runs it in a `childTransaction`
+ * (conditions checked, then the operations applied in order), one write at a time, in the order
+ * they were handed over. The main thread is left with packing the write and reading.
+ */
+
+/** What became of one write. */
+export type WriterOutcome =
+  | { readonly kind: "committed" }
+  | { readonly kind: "conflict" }
+  | { readonly kind: "failed"; readonly message: string };
+
+/** Marks an absent condition value or a delete in a packed write. */
+const ABSENT = 0xffff_ffff;
+
+/**
+ * Packs a write into one buffer, to be transferred to the writer: u32 condition count, u32
+ * operation count, then each condition and each operation as u32 key length, u32 value length
+ * (ABSENT for an absent value or a delete), key bytes, value bytes. Little-endian.
+ */
+export function packWrite(
+  operations: readonly WriteOperation[],
+  conditions: readonly WriteCondition[],
+): ArrayBuffer {
+  let size = 8;
+  for (const condition of conditions) {
+    size += 8 + condition.key.length + (condition.value?.length ?? 0);
+  }
+  for (const operation of operations) {
+    size += 8 + operation.key.length + (operation.type === "put" ? operation.value.length : 0);
+  }
+  const buffer = new ArrayBuffer(size);
+  const bytes = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  view.setUint32(0, conditions.length, true);
+  view.setUint32(4, operations.length, true);
+  let offset = 8;
+  const pack = (key: Uint8Array, value: Uint8Array | undefined) => {
+    view.setUint32(offset, key.length, true);
+    view.setUint32(offset + 4, value === undefined ? ABSENT : value.length, true);
+    bytes.set(key, offset + 8);
+    offset += 8 + key.length;
+    if (value !== undefined) {
+      bytes.set(value, offset);
+      offset += value.length;
+    }
+  };
+  for (const condition of conditions) pack(condition.key, condition.value);
+  for (const operation of operations) {
+    pack(operation.key, operation.type === "put" ? operation.value : undefined);
+  }
+  return buffer;
+}
+
+// The writer's code. A string run with `eval: true`, so it runs from the TypeScript sources
+// under test as from the build; it requires lmdb by the path the main thread resolved.
+const WRITER_SOURCE = `
+"use strict";
+const { parentPort, workerData } = require("node:worker_threads");
+const ABSENT = ${ABSENT};
+
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function equalBytes(left, right) {
+  if (left === undefined || right === undefined) return left === right;
+  if (left.length !== right.length) return false;
+  for (let index = 0; index < left.length; index++) {
+    if (left[index] !== right[index]) return false;
+  }
+  return true;
+}
+
+// lmdb-js rejects a failed commit with a generic error whose commitError holds the cause; it
+// is rejected in the same callback that rejected the write, so a macrotask bounds the wait.
+async function causeOf(error) {
+  const commitError = error === null || error === undefined ? undefined : error.commitError;
+  if (commitError instanceof Promise) {
+    const settled = await Promise.race([
+      commitError.then(() => undefined, (reason) => reason),
+      new Promise((resolveLater) => setImmediate(resolveLater, undefined)),
+    ]);
+    if (settled !== undefined) return settled;
+  }
+  return error;
+}
+
+function main() {
+  let database;
+  try {
+    database = require(workerData.lmdbPath).open(workerData.openOptions);
+  } catch (error) {
+    parentPort.postMessage({ type: "open-failed", message: messageOf(error) });
+    return;
+  }
+
+  async function write(id, buffer) {
+    const bytes = new Uint8Array(buffer);
+    const view = new DataView(buffer);
+    let conflict = false;
+    try {
+      // A child transaction: if the callback throws, its changes are rolled back.
+      await database.childTransaction(() => {
+        const conditionCount = view.getUint32(0, true);
+        const operationCount = view.getUint32(4, true);
+        let offset = 8;
+        for (let index = 0; index < conditionCount + operationCount; index++) {
+          const keyLength = view.getUint32(offset, true);
+          const valueLength = view.getUint32(offset + 4, true);
+          const key = bytes.subarray(offset + 8, offset + 8 + keyLength);
+          offset += 8 + keyLength;
+          let value;
+          if (valueLength !== ABSENT) {
+            value = bytes.subarray(offset, offset + valueLength);
+            offset += valueLength;
+          }
+          if (index < conditionCount) {
+            if (!equalBytes(database.get(key), value)) {
+              conflict = true;
+              throw new Error("a write condition did not hold");
+            }
+          } else if (value === undefined) {
+            database.removeSync(key);
+          } else {
+            database.putSync(key, value);
+          }
+        }
+      });
+      parentPort.postMessage({ type: "written", id, kind: "committed" });
+    } catch (error) {
+      if (conflict) {
+        parentPort.postMessage({ type: "written", id, kind: "conflict" });
+      } else {
+        const message = messageOf(await causeOf(error));
+        parentPort.postMessage({ type: "written", id, kind: "failed", message });
+      }
+    }
+  }
+
+  async function close() {
+    try {
+      await database.close();
+      parentPort.postMessage({ type: "closed" });
+    } catch (error) {
+      parentPort.postMessage({ type: "closed", message: messageOf(error) });
+    }
+  }
+
+  // One write at a time, in the order they arrive: the next transaction starts only once the
+  // previous one has committed or failed.
+  let tail = Promise.resolve();
+  parentPort.on("message", (message) => {
+    tail = tail.then(() => (message.type === "write" ? write(message.id, message.buffer) : close()));
+  });
+}
+
+main();
+`;
+
+const lmdbPath = createRequire(import.meta.url).resolve("lmdb");
+
+interface PendingWrite {
+  readonly resolve: (outcome: WriterOutcome) => void;
+}
+
+export class LmdbWriter {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, PendingWrite>();
+  #nextId = 1;
+  /** Why the writer can take no more writes: it failed to open, died or was closed. */
+  #failure: string | undefined;
+  #closing: { resolve: (message: string | undefined) => void } | undefined;
+  #closed: Promise<string | undefined> | undefined;
+
+  /** Starts the writer on `openOptions`, the options the main thread opened the store with. */
+  constructor(openOptions: RootDatabaseOptionsWithPath) {
+    this.#worker = new Worker(WRITER_SOURCE, {
+      eval: true,
+      workerData: { lmdbPath, openOptions },
+    });
+    // Idle, it keeps nothing alive; a write in flight does.
+    this.#worker.unref();
+    this.#worker.on("message", (message: WriterMessage) => this.#receive(message));
+    this.#worker.on("error", (error) => {
+      this.#fail(`the writer thread failed: ${error.message}`);
+    });
+    this.#worker.on("exit", (code) => {
+      this.#fail(`the writer thread exited with code ${code}`);
+    });
+  }
+
+  /** Hands a packed write to the writer; resolves with its outcome, never rejects. */
+  write(buffer: ArrayBuffer): Promise<WriterOutcome> {
+    if (this.#failure !== undefined) {
+      return Promise.resolve({ kind: "failed", message: this.#failure });
+    }
+    const id = this.#nextId++;
+    const outcome = new Promise<WriterOutcome>((resolve) => {
+      this.#pending.set(id, { resolve });
+    });
+    if (this.#pending.size === 1) this.#worker.ref();
+    this.#worker.postMessage({ type: "write", id, buffer }, [buffer]);
+    return outcome;
+  }
+
+  /**
+   * Lets the writes handed over finish, closes the writer's handle and ends the thread.
+   * Resolves with the reason the writer's handle could not be closed, if it could not.
+   */
+  close(): Promise<string | undefined> {
+    if (this.#closed !== undefined) return this.#closed;
+    if (this.#failure !== undefined) {
+      this.#closed = this.#worker.terminate().then(() => undefined);
+      return this.#closed;
+    }
+    const closed = new Promise<string | undefined>((resolve) => {
+      this.#closing = { resolve };
+    });
+    this.#worker.ref();
+    this.#worker.postMessage({ type: "close" });
+    this.#closed = closed.then(async (message) => {
+      await this.#worker.terminate();
+      return message;
+    });
+    return this.#closed;
+  }
+
+  #receive(message: WriterMessage): void {
+    if (message.type === "written") {
+      const pending = this.#pending.get(message.id);
+      if (pending === undefined) return;
+      this.#pending.delete(message.id);
+      if (this.#pending.size === 0 && this.#closing === undefined) this.#worker.unref();
+      pending.resolve(
+        message.kind === "failed"
+          ? { kind: "failed", message: message.message }
+          : { kind: message.kind },
+      );
+    } else if (message.type === "closed") {
+      const closing = this.#closing;
+      this.#closing = undefined;
+      this.#fail("the store is closed");
+      closing?.resolve(message.message);
+    } else {
+      this.#fail(`the writer thread could not open it: ${message.message}`);
+    }
+  }
+
+  /** Fails every write handed over and every later one with `reason`. */
+  #fail(reason: string): void {
+    this.#failure ??= reason;
+    for (const pending of this.#pending.values()) {
+      pending.resolve({ kind: "failed", message: reason });
+    }
+    this.#pending.clear();
+    const closing = this.#closing;
+    this.#closing = undefined;
+    closing?.resolve(reason);
+    this.#worker.unref();
+  }
+}
+
+type WriterMessage =
+  | { readonly type: "written"; readonly id: number; readonly kind: "committed" | "conflict" }
+  | { readonly type: "written"; readonly id: number; readonly kind: "failed"; message: string }
+  | { readonly type: "closed"; readonly message?: string }
+  | { readonly type: "open-failed"; readonly message: string };
