@@ -145,7 +145,9 @@ class LmdbKeyValueStore implements KeyValueStore {
   readonly #path: string;
   readonly #dataFilePath: string;
   readonly #database: RootDatabase<Uint8Array, Uint8Array>;
-  readonly #writer: LmdbWriter;
+  readonly #openOptions: RootDatabaseOptionsWithPath;
+  /** Started by the first write: a store only read (status, verify) starts no thread. */
+  #writer: LmdbWriter | undefined;
   readonly #sizeBytesMax: number;
   #closed = false;
 
@@ -168,8 +170,7 @@ class LmdbKeyValueStore implements KeyValueStore {
         `LMDB at ${path} takes keys up to ${maxKeySize} bytes; Witnz needs ${KEY_BYTES_MAX}`,
       );
     }
-    // Opened after the main thread's handle, so the environment keeps that handle's flags.
-    this.#writer = new LmdbWriter(openOptions);
+    this.#openOptions = openOptions;
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -268,6 +269,8 @@ class LmdbKeyValueStore implements KeyValueStore {
     this.#assertBelowSizeLimit();
     // The writer thread checks the conditions and applies the operations in one transaction,
     // after every write handed to it before this one.
+    // Opened after the main thread's handle, so the environment keeps that handle's flags.
+    this.#writer ??= new LmdbWriter(this.#openOptions);
     const written = this.#writer.write(packWrite(operations, conditions));
     options.onApplied?.();
     const outcome = await written;
@@ -294,7 +297,7 @@ class LmdbKeyValueStore implements KeyValueStore {
     this.#closed = true;
     try {
       // The writer finishes the writes handed to it first.
-      const writerFailure = await this.#writer.close();
+      const writerFailure = await this.#writer?.close();
       if (writerFailure !== undefined) throw new Error(writerFailure);
       await this.#database.close();
     } catch (error) {
