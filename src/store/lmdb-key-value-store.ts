@@ -15,7 +15,7 @@ import {
   type WriteOptions,
 } from "./key-value-store.js";
 import { KEY_BYTES_MAX, MAP_SIZE_BYTES_INITIAL, STORE_SIZE_BYTES_MAX_DEFAULT } from "./limits.js";
-import { LmdbWriter, packWrite } from "./lmdb-writer.js";
+import { LmdbWriter, packWrite, type WriterOutcome } from "./lmdb-writer.js";
 
 export interface LmdbKeyValueStoreOptions {
   /** Writes are refused with WITNZ_STORE_FULL once the data file reaches this size. */
@@ -150,6 +150,7 @@ class LmdbKeyValueStore implements KeyValueStore {
   #writer: LmdbWriter | undefined;
   readonly #sizeBytesMax: number;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(
     path: string,
@@ -269,9 +270,18 @@ class LmdbKeyValueStore implements KeyValueStore {
     this.#assertBelowSizeLimit();
     // The writer thread checks the conditions and applies the operations in one transaction,
     // after every write handed to it before this one.
-    // Opened after the main thread's handle, so the environment keeps that handle's flags.
-    this.#writer ??= new LmdbWriter(this.#openOptions);
-    const written = this.#writer.write(packWrite(operations, conditions));
+    let written: Promise<WriterOutcome>;
+    try {
+      // Opened after the main thread's handle, so the environment keeps that handle's flags.
+      this.#writer ??= new LmdbWriter(this.#openOptions);
+      written = this.#writer.write(packWrite(operations, conditions));
+    } catch (error) {
+      throw new StoreError(
+        "WITNZ_STORE_WRITE",
+        `LMDB could not hand a write to the writer of the store at ${this.#path}: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
     options.onApplied?.();
     const outcome = await written;
     // The write was committed by another thread's handle: without this the main thread's
@@ -292,22 +302,36 @@ class LmdbKeyValueStore implements KeyValueStore {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    // A second close waits for the first, which waits for the writes handed over.
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
+    let failure: unknown;
     try {
       // The writer finishes the writes handed to it first.
       const writerFailure = await this.#writer?.close();
-      if (writerFailure !== undefined) throw new Error(writerFailure);
+      if (writerFailure !== undefined) failure = new Error(writerFailure);
+    } catch (error) {
+      failure = error;
+    }
+    try {
+      // The main thread's handle is closed even when the writer's could not be.
       await this.#database.close();
     } catch (error) {
-      throw new StoreError(
-        "WITNZ_STORE_WRITE",
-        `LMDB could not close the store at ${this.#path}: ${messageOf(error)}`,
-        { cause: error },
-      );
+      failure ??= error;
     } finally {
       openDirectories.delete(this.#path);
+    }
+    if (failure !== undefined) {
+      throw new StoreError(
+        "WITNZ_STORE_WRITE",
+        `LMDB could not close the store at ${this.#path}: ${messageOf(failure)}`,
+        { cause: failure },
+      );
     }
   }
 

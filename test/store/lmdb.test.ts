@@ -75,6 +75,29 @@ describe("LMDB store on disk", () => {
     await reopened.close();
   });
 
+  test("close waits for the writes handed to the writer thread, and a second close for the first", async () => {
+    const raw = openLmdbKeyValueStore(directory);
+    let durable = 0;
+    const writes = Array.from({ length: 20 }, (_, index) =>
+      raw.write([{ type: "put", key: bytes(1, index), value: bytes(index) }]).then(() => {
+        durable += 1;
+      }),
+    );
+    const first = raw.close();
+    await raw.close();
+    // The second close resolved only after the first, so after every write handed over before it.
+    expect(durable).toBe(20);
+    await Promise.all([first, ...writes]);
+    await expect(
+      raw.write([{ type: "put", key: bytes(2), value: bytes(2) }]),
+    ).rejects.toMatchObject({ code: "WITNZ_STORE_CLOSED" });
+    const reopened = openLmdbKeyValueStore(directory);
+    for (let index = 0; index < 20; index++) {
+      expect(reopened.get(bytes(1, index))).toEqual(bytes(index));
+    }
+    await reopened.close();
+  });
+
   test("a missing directory is created, and a name with a dot is still a directory", async () => {
     const nested = join(directory, "a", "store.lmdb");
     const store = await openStore(nested);
