@@ -1,26 +1,10 @@
 // The capture baseline: the slot position a node's knowledge starts from, recorded by `witnz init`
 // or at the node's first start, whichever comes first.
 import { describe, expect, test } from "vitest";
-import {
-  CAPTURE_CONFIRMED_LSN_META,
-  Ingester,
-  stageCaptureBaseline,
-} from "../../src/capture/index.js";
-import { generateEd25519KeyPair } from "../../src/crypto/index.js";
+import { CAPTURE_CONFIRMED_LSN_META, stageCaptureBaseline } from "../../src/capture/index.js";
 import { toLsn } from "../../src/postgres/index.js";
 import { openMemoryStore, type WitnzStore } from "../../src/store/index.js";
-
-const { privateKey } = generateEd25519KeyPair();
-
-function ingesterOn(store: WitnzStore): Ingester {
-  return new Ingester({
-    store,
-    signer: { name: "witnz.test/node", privateKey },
-    clusterOrigin: "witnz.test/c",
-    nowUnixMicroseconds: () => 1n,
-    stageViolation: () => {},
-  });
-}
+import { bareIngester } from "./helpers.js";
 
 function storedConfirmed(store: WitnzStore): bigint | undefined {
   const bytes = store.meta(CAPTURE_CONFIRMED_LSN_META);
@@ -30,7 +14,7 @@ function storedConfirmed(store: WitnzStore): bigint | undefined {
 describe("capture baseline", () => {
   test("the first start records the slot's position when the store has none", async () => {
     const store = await openMemoryStore();
-    const ingester = ingesterOn(store);
+    const ingester = bareIngester(store);
     expect(ingester.knownLsn).toBeUndefined();
     await ingester.recordBaseline(toLsn(0x3000n));
     expect(ingester.knownLsn).toBe(0x3000n);
@@ -39,7 +23,7 @@ describe("capture baseline", () => {
 
   test("a baseline init recorded after the ingester read the store is kept, and not lowered later", async () => {
     const store = await openMemoryStore();
-    const ingester = ingesterOn(store);
+    const ingester = bareIngester(store);
     // `witnz init` commits its baseline while the node is starting.
     const batch = store.batch();
     expect(stageCaptureBaseline(store, batch, toLsn(0x5000n))).toBe(true);

@@ -7,17 +7,16 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import {
   CAPTURE_CONFIRMED_LSN_META,
   CAPTURE_LSN_META,
-  Ingester,
   judgeSlot,
   stageCaptureBaseline,
 } from "../../src/capture/index.js";
 import { tableLayoutMetaName } from "../../src/catalog/index.js";
 import { restoreFromPeers, seedChunks, unfinishedRestore } from "../../src/cluster-node/index.js";
-import { generateEd25519KeyPair } from "../../src/crypto/index.js";
 import { chainHash, dataHash, GENESIS_CHAIN_HASH } from "../../src/hash/index.js";
 import { toLsn } from "../../src/postgres/index.js";
 import type { ConnectRaftTransport } from "../../src/raft/index.js";
 import { openStore, type WitnzStore } from "../../src/store/index.js";
+import { bareIngester } from "../capture/helpers.js";
 import { makeTemporaryDirectory } from "../store/harness.js";
 
 const TABLE = "public.audit_log";
@@ -64,14 +63,7 @@ async function fillSource(rows = 3): Promise<void> {
 }
 
 function knownLsn(store: WitnzStore) {
-  const { privateKey } = generateEd25519KeyPair();
-  return new Ingester({
-    store,
-    signer: { name: "witnz.test/node", privateKey },
-    clusterOrigin: "witnz.test/c",
-    nowUnixMicroseconds: () => 1n,
-    stageViolation: () => {},
-  }).knownLsn;
+  return bareIngester(store).knownLsn;
 }
 
 describe("restore from a peer's seed", () => {
