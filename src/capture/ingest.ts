@@ -210,16 +210,15 @@ export class Ingester {
   readonly #store: WitnzStore;
   readonly #tables = new Map<string, TableState>();
   readonly #batchChangesMax: number;
-  #recordedEndLsn: Lsn;
+  #recordedEndLsn: Lsn = LSN_ZERO;
   #confirmedLsn: Lsn | undefined;
-  #hasRecordedEnd: boolean;
+  #hasRecordedEnd = false;
   #progress: Progress | undefined;
   /**
    * How far the open transaction got, staged as `capture-progress` once per batch, when the batch
    * commits, rather than after every change: the batch holds only the last value anyway.
    */
   #openProgress: Progress | undefined;
-  #progressToStage = false;
   #batch: StoreBatch | undefined;
   #stagedChanges = 0;
   #stagedRows = new Map<string, number>();
@@ -232,11 +231,16 @@ export class Ingester {
     this.#options = options;
     this.#store = options.store;
     this.#batchChangesMax = options.batchChangesMax ?? BATCH_CHANGES_MAX;
+    this.#progress = decodeProgress(this.#store.meta(CAPTURE_PROGRESS_META));
+    this.#loadPositions();
+  }
+
+  /** What the store holds as recorded and confirmed. */
+  #loadPositions(): void {
     const recorded = decodeLsn(this.#store.meta(CAPTURE_LSN_META));
     this.#hasRecordedEnd = recorded !== undefined;
     this.#recordedEndLsn = recorded ?? LSN_ZERO;
     this.#confirmedLsn = decodeLsn(this.#store.meta(CAPTURE_CONFIRMED_LSN_META));
-    this.#progress = decodeProgress(this.#store.meta(CAPTURE_PROGRESS_META));
   }
 
   /** End LSN of the last transaction durably recorded: where the stream resumes. */
@@ -355,7 +359,6 @@ export class Ingester {
       changesDone: fromRelation(change) ? index : index + 1,
       relationTablesDone: tables,
     };
-    this.#progressToStage = true;
   }
 
   /**
@@ -376,7 +379,6 @@ export class Ingester {
       this.#hasRecordedEnd = true;
       batch.setMeta(CAPTURE_PROGRESS_META, new Uint8Array());
       this.#openProgress = undefined;
-      this.#progressToStage = false;
       this.#pendingAcknowledge = event.endLsn;
       this.#progress = undefined;
       this.#stagedChanges += 1;
@@ -514,7 +516,8 @@ export class Ingester {
       confirmedLsn !== undefined &&
       (this.#confirmedLsn === undefined || confirmedLsn > this.#confirmedLsn);
     if (persistConfirmed) batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(confirmedLsn));
-    if (batch !== undefined && this.#progressToStage && this.#openProgress !== undefined) {
+    // A batch is staged only with changes: while a transaction is open, they moved its progress.
+    if (batch !== undefined && this.#openProgress !== undefined) {
       batch.setMeta(CAPTURE_PROGRESS_META, encodeProgress(this.#openProgress));
     }
     const rowsByTable = this.#stagedRows;
@@ -545,7 +548,6 @@ export class Ingester {
       state.nodes.storage = this.#store.treeNodes(table);
     }
     this.#batch = undefined;
-    this.#progressToStage = false;
     this.#stagedChanges = 0;
     this.#stagedRows = new Map();
     this.#stagedViolations = [];
@@ -623,12 +625,8 @@ export class Ingester {
   async recordBaseline(lsn: Lsn): Promise<void> {
     const batch = this.#store.batch();
     if (!stageCaptureBaseline(this.#store, batch, lsn)) {
-      const recorded = decodeLsn(this.#store.meta(CAPTURE_LSN_META));
-      if (recorded !== undefined && recorded > this.#recordedEndLsn) {
-        this.#recordedEndLsn = recorded;
-        this.#hasRecordedEnd = true;
-      }
-      this.#confirmedLsn = decodeLsn(this.#store.meta(CAPTURE_CONFIRMED_LSN_META));
+      // Nothing is staged before the first stream: the store's positions are the whole truth.
+      this.#loadPositions();
       return;
     }
     await this.#store.commit(batch);
