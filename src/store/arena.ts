@@ -1,9 +1,9 @@
 /**
- * Values of one batch packed into shared chunks instead of an ArrayBuffer each. A small typed
- * array of its own is cheap to make but dear to write: LMDB takes a value's memory address, and
- * getting one materialises and pins a separate backing store per value, which the garbage
- * collector then tracks. A chunk is never reused: its values live as long as the batch does.
- * Chunks start small and double, so a batch of one row does not take a large one.
+ * Values of one batch packed into shared chunks instead of an ArrayBuffer each: a typed array of
+ * more than 64 bytes gets a backing store of its own outside V8's heap, dear to allocate and
+ * tracked by the garbage collector (a chain entry value is 72 bytes and up). A chunk is never
+ * reused: its values live as long as the batch does. Chunks start small and double, so a batch
+ * of one row does not take a large one.
  */
 export class ByteArena {
   #chunk = new Uint8Array(0);
