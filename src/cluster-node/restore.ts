@@ -64,12 +64,17 @@ export function unfinishedRestore(store: WitnzStore): { from: string; at: string
     : (JSON.parse(Buffer.from(bytes).toString("utf8")) as { from: string; at: string });
 }
 
-async function setRestoreStarted(store: WitnzStore, started: object | undefined): Promise<void> {
-  const batch = store.batch();
+/** Stages the mark of a restore under way (`started`), or its removal (undefined). */
+function stageRestoreStarted(batch: StoreBatch, started: object | undefined): void {
   batch.setMeta(
     RESTORE_STARTED_META,
     started === undefined ? new Uint8Array(0) : Buffer.from(JSON.stringify(started), "utf8"),
   );
+}
+
+async function setRestoreStarted(store: WitnzStore, started: object | undefined): Promise<void> {
+  const batch = store.batch();
+  stageRestoreStarted(batch, started);
   await store.commit(batch);
 }
 
@@ -119,7 +124,7 @@ export async function restoreFromPeers(options: {
       const record = { from: peer, entries, at: options.now().toISOString() };
       const batch = store.batch();
       stageRestoreRecord(batch, record);
-      batch.setMeta(RESTORE_STARTED_META, new Uint8Array(0));
+      stageRestoreStarted(batch, undefined);
       // The seed's capture position, when it has one, replaces the slot's that `witnz init`
       // recorded: a slot beyond it is a gap to record.
       stageSeededCapturePosition(store, batch);

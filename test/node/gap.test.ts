@@ -74,6 +74,17 @@ interface Started {
   readonly verified: VerificationStatus[];
 }
 
+/** A node of its own (its own data directory and slot) on the same server, protecting `table`. */
+async function anotherNode(nodeId: string, table: string): Promise<WitnzConfig> {
+  return nodeConfig({
+    server,
+    nodeId,
+    dataDir: join(directory, nodeId, "data"),
+    httpPort: await freePort(),
+    tables: [{ name: table }],
+  });
+}
+
 async function start(): Promise<Started> {
   const verified: VerificationStatus[] = [];
   const node = await startNode(config, {
@@ -211,14 +222,7 @@ describe("replication gaps", () => {
 
   test("slot dropped after witnz init, before the node ever started: a gap from init's baseline", async () => {
     await client.query("CREATE TABLE public.fresh_log (id bigint PRIMARY KEY, actor text)");
-    const freshDirectory = join(directory, "fresh");
-    const fresh = nodeConfig({
-      server,
-      nodeId: "freshnode",
-      dataDir: join(freshDirectory, "data"),
-      httpPort: await freePort(),
-      tables: [{ name: "fresh_log" }],
-    });
+    const fresh = await anotherNode("freshnode", "fresh_log");
     const lines: string[] = [];
     const init = await initNode(fresh, { out: (line) => lines.push(line) });
     expect(init.ok).toBe(true);
@@ -264,13 +268,7 @@ describe("replication gaps", () => {
   });
 
   test("a store left part way by a restore that was killed: the node refuses to start on it", async () => {
-    const partial = nodeConfig({
-      server,
-      nodeId: "partialnode",
-      dataDir: join(directory, "partial", "data"),
-      httpPort: await freePort(),
-      tables: [{ name: "audit_log" }],
-    });
+    const partial = await anotherNode("partialnode", "audit_log");
     const store = await openStore(partial.node.dataDir);
     const batch = store.batch();
     // What witnz restore writes before a seed's first entry, and clears when the restore is done.
@@ -288,13 +286,7 @@ describe("replication gaps", () => {
 
   test("a slot still being created elsewhere: init leaves the baseline to the node, which waits for the slot's position", async () => {
     const slotName = "witnz_slownode";
-    const slow = nodeConfig({
-      server,
-      nodeId: "slownode",
-      dataDir: join(directory, "slow", "data"),
-      httpPort: await freePort(),
-      tables: [{ name: "audit_log" }],
-    });
+    const slow = await anotherNode("slownode", "audit_log");
     await client.query("CREATE TABLE public.hold (x int)");
     const holder = await connectSession({ connectionString: server.connectionString });
     const creator = await connectSession({ connectionString: server.connectionString });
