@@ -21,7 +21,8 @@
  *   0x0c  reserved            witness submissions
  *   0x0d  data hash block     table, u64 block index            data hashes of 1024 entries
  *   0x0e  .. 0xfe             unassigned
- *   0xff  never used          (above every key: full scans end here)
+ *   0xff  never used          (above every key: full scans end here; the LMDB store keeps
+ *                             its writer's journal at 0xffff, lmdb-writer.ts)
  *
  * Field encodings:
  *   name, table   u16 byte length, then that many bytes of UTF-8 (no NUL terminator)

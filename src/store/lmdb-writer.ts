@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import type { RootDatabaseOptionsWithPath } from "lmdb";
+import type { RootDatabase, RootDatabaseOptionsWithPath } from "lmdb";
 import type { WriteCondition, WriteOperation } from "./key-value-store.js";
 
 /**
@@ -8,16 +8,31 @@ import type { WriteCondition, WriteOperation } from "./key-value-store.js";
  * the same options, takes each write as one packed buffer, and runs it in a `childTransaction`
  * (conditions checked, then the operations applied in order), one write at a time, in the order
  * they were handed over. The main thread is left with packing the write and reading.
+ *
+ * A thread ended in the middle of that callback (process.exit, an uncaught exception anywhere in
+ * the process, the thread's own end) leaves lmdb-js to commit what the callback had applied so far:
+ * a torn write. So a write of more than one operation first puts its packed self under
+ * WRITE_JOURNAL_KEY and removes it last, in the same transaction: a journal found outside a
+ * transaction is a torn write, completed from it (completeTornWrite) before anything reads the
+ * store. docs/design/storage.md, "Writer thread".
  */
 
 /** What became of one write. */
 export type WriterOutcome =
   | { readonly kind: "committed" }
   | { readonly kind: "conflict" }
-  | { readonly kind: "failed"; readonly message: string };
+  | { readonly kind: "failed"; readonly message: string }
+  /** The thread ended before it answered: the write committed whole or not at all. */
+  | { readonly kind: "unanswered"; readonly message: string };
 
 /** Marks an absent condition value or a delete in a packed write. */
 const ABSENT = 0xffff_ffff;
+
+/**
+ * Where the writer keeps the write it is applying: above every key the store's families use
+ * (keys.ts: 0xff is never a tag), so no range a reader walks reaches it.
+ */
+export const WRITE_JOURNAL_KEY: Uint8Array = Uint8Array.of(0xff, 0xff);
 
 /**
  * Packs a write into one buffer, to be transferred to the writer: u32 condition count, u32
@@ -58,12 +73,54 @@ export function packWrite(
   return buffer;
 }
 
+/** The operations of a packed write, in order; its conditions are skipped. */
+export function unpackOperations(packed: Uint8Array): WriteOperation[] {
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  const conditionCount = view.getUint32(0, true);
+  const operationCount = view.getUint32(4, true);
+  const operations: WriteOperation[] = [];
+  let offset = 8;
+  for (let index = 0; index < conditionCount + operationCount; index++) {
+    const keyLength = view.getUint32(offset, true);
+    const valueLength = view.getUint32(offset + 4, true);
+    const key = packed.subarray(offset + 8, offset + 8 + keyLength);
+    offset += 8 + keyLength;
+    const value =
+      valueLength === ABSENT ? undefined : packed.subarray(offset, offset + valueLength);
+    offset += value?.length ?? 0;
+    if (index < conditionCount) continue;
+    operations.push(value === undefined ? { type: "delete", key } : { type: "put", key, value });
+  }
+  return operations;
+}
+
+/**
+ * Completes a write torn by the end of its thread, if the store holds one: applies the operations
+ * of the journal and removes it, in one synchronous transaction. Returns whether it found one.
+ * Run where no other write can run (the store opening, or its writer found ended).
+ */
+export function completeTornWrite(database: RootDatabase<Uint8Array, Uint8Array>): boolean {
+  const journal = database.get(WRITE_JOURNAL_KEY);
+  if (journal === undefined) return false;
+  // A copy: the operations are views of it, and `get`'s buffer is lmdb-js's.
+  const operations = unpackOperations(Uint8Array.from(journal));
+  database.transactionSync(() => {
+    for (const operation of operations) {
+      if (operation.type === "put") database.putSync(operation.key, operation.value);
+      else database.removeSync(operation.key);
+    }
+    database.removeSync(WRITE_JOURNAL_KEY);
+  });
+  return true;
+}
+
 // The writer's code. A string run with `eval: true`, so it runs from the TypeScript sources
 // under test as from the build; it requires lmdb by the path the main thread resolved.
 const WRITER_SOURCE = `
 "use strict";
 const { parentPort, workerData } = require("node:worker_threads");
 const ABSENT = ${ABSENT};
+const WRITE_JOURNAL_KEY = Uint8Array.of(${WRITE_JOURNAL_KEY.join(", ")});
 
 function messageOf(error) {
   return error instanceof Error ? error.message : String(error);
@@ -110,8 +167,11 @@ function main() {
       await database.childTransaction(() => {
         const conditionCount = view.getUint32(0, true);
         const operationCount = view.getUint32(4, true);
+        // One operation is one put or remove, torn never.
+        const journaled = operationCount > 1;
         let offset = 8;
         for (let index = 0; index < conditionCount + operationCount; index++) {
+          if (journaled && index === conditionCount) database.putSync(WRITE_JOURNAL_KEY, bytes);
           const keyLength = view.getUint32(offset, true);
           const valueLength = view.getUint32(offset + 4, true);
           const key = bytes.subarray(offset + 8, offset + 8 + keyLength);
@@ -132,6 +192,7 @@ function main() {
             database.putSync(key, value);
           }
         }
+        if (journaled) database.removeSync(WRITE_JOURNAL_KEY);
       });
       parentPort.postMessage({ type: "written", id, kind: "committed" });
     } catch (error) {
@@ -188,12 +249,19 @@ export class LmdbWriter {
     // Idle, it keeps nothing alive; a write in flight does.
     this.#worker.unref();
     this.#worker.on("message", (message: WriterMessage) => this.#receive(message));
+    // A write it took and never answered either committed whole or not at all; which, only
+    // the store can tell.
     this.#worker.on("error", (error) => {
-      this.#fail(`the writer thread failed: ${error.message}`);
+      this.#fail(`the writer thread failed: ${error.message}`, "unanswered");
     });
     this.#worker.on("exit", (code) => {
-      this.#fail(`the writer thread exited with code ${code}`);
+      this.#fail(`the writer thread exited with code ${code}`, "unanswered");
     });
+  }
+
+  /** True once the writer takes no more writes: it failed to open, died, or was closed. */
+  get ended(): boolean {
+    return this.#failure !== undefined;
   }
 
   /** Hands a packed write to the writer; resolves with its outcome, never rejects. */
@@ -246,19 +314,20 @@ export class LmdbWriter {
     } else if (message.type === "closed") {
       const closing = this.#closing;
       this.#closing = undefined;
-      this.#fail("the store is closed");
+      this.#fail("the store is closed", "failed");
       closing?.resolve(message.message);
     } else {
-      this.#fail(`the writer thread could not open it: ${message.message}`);
+      this.#fail(`the writer thread could not open it: ${message.message}`, "failed");
     }
   }
 
-  /** Fails every write handed over and every later one with `reason`. */
-  #fail(reason: string): void {
+  /**
+   * Ends the writer for `reason`: the writes handed over and not answered end as `kind` (a thread
+   * that never opened the store took none of them), every later one fails.
+   */
+  #fail(reason: string, kind: "failed" | "unanswered"): void {
     this.#failure ??= reason;
-    for (const pending of this.#pending.values()) {
-      pending.resolve({ kind: "failed", message: reason });
-    }
+    for (const pending of this.#pending.values()) pending.resolve({ kind, message: reason });
     this.#pending.clear();
     const closing = this.#closing;
     this.#closing = undefined;

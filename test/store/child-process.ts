@@ -63,7 +63,7 @@ export function runCrashWriter(options: {
   script: string;
   directory: string;
   seed: number;
-  mode: "append" | "fill";
+  mode: "append" | "fill" | "exit" | "inspect";
   killAfterAcks?: number;
   /** With `killAfterAcks`: wait this long after the last of them before the kill. */
   killDelayMs?: number;

@@ -5,8 +5,14 @@
 //   node crash-writer.js <directory> <seed> append   appends until killed
 //   node crash-writer.js <directory> <seed> fill     appends until a commit fails, prints
 //                                                    "failed <json>", retries twice, exits 0
+//   node crash-writer.js <directory> <ms> exit       commits one batch of EXIT_BATCH_ENTRIES
+//                                                    and calls process.exit <ms> after handing
+//                                                    it to the store, most likely mid-write
+//   node crash-writer.js <directory> 0 inspect       prints "journal yes|no": whether LMDB
+//                                                    holds a torn write's journal, read raw
 
 import { createHash } from "node:crypto";
+import { open } from "lmdb";
 import { openStore, StoreError, TREE_STORED_LEVEL_MIN } from "../../src/store/index.js";
 
 export const CRASH_TABLE = "public.events";
@@ -16,6 +22,8 @@ export const BATCH_ENTRIES_MAX = 40;
 const FILL_PRIMARY_KEY_BYTES = 1000;
 /** In "fill" mode, commits tried after the disk is full, the first failure included. */
 const FILL_ATTEMPTS_AFTER_FAILURE = 3;
+/** Entries of the one batch "exit" mode commits: about 3 operations each, one write. */
+export const EXIT_BATCH_ENTRIES = 5_000;
 
 export function rowDataHash(seq: number): Uint8Array {
   return new Uint8Array(createHash("sha256").update(`row ${seq}`).digest());
@@ -48,11 +56,28 @@ export function batchSizes(seed: number): () => number {
 
 async function main(): Promise<void> {
   const [directory, seedText, mode] = process.argv.slice(2);
-  if (directory === undefined || seedText === undefined || (mode !== "append" && mode !== "fill")) {
-    throw new Error("usage: crash-writer <directory> <seed> append|fill");
+  if (
+    directory === undefined ||
+    seedText === undefined ||
+    (mode !== "append" && mode !== "fill" && mode !== "exit" && mode !== "inspect")
+  ) {
+    throw new Error("usage: crash-writer <directory> <seed> append|fill|exit|inspect");
+  }
+  if (mode === "inspect") {
+    // Raw, before any store opens it (and completes what it finds).
+    const database = open<Uint8Array, Uint8Array>({
+      path: directory,
+      keyEncoding: "binary",
+      encoding: "binary",
+      maxDbs: 1,
+    });
+    const journal = database.get(Uint8Array.of(0xff, 0xff)) !== undefined;
+    process.stdout.write(`journal ${journal ? "yes" : "no"}\n`);
+    await database.close();
+    return;
   }
   const padBytes = mode === "fill" ? FILL_PRIMARY_KEY_BYTES : 0;
-  const nextBatchSize = batchSizes(Number(seedText));
+  const nextBatchSize = mode === "exit" ? () => EXIT_BATCH_ENTRIES : batchSizes(Number(seedText));
   const store = await openStore(directory);
   let failures = 0;
   for (;;) {
@@ -79,6 +104,16 @@ async function main(): Promise<void> {
       size = seq;
     }
     batch.putCheckpoint(CRASH_TABLE, size, `checkpoint ${size}\n`);
+    if (mode === "exit") {
+      // The process ends while the writer thread applies the batch, as it would on an uncaught
+      // exception anywhere in a node: nothing waits for the write.
+      const exitAfterMs = Number(seedText);
+      await store.commit(batch, {
+        onApplied: () => setTimeout(() => process.exit(0), exitAfterMs),
+      });
+      process.stdout.write(`acked ${size}\n`);
+      await new Promise(() => undefined);
+    }
     try {
       await store.commit(batch);
     } catch (error) {

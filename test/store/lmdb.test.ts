@@ -17,6 +17,7 @@ import {
   BATCH_ENTRIES_MAX,
   batchSizes,
   CRASH_TABLE,
+  EXIT_BATCH_ENTRIES,
   rowChainHash,
   rowDataHash,
   rowPrimaryKey,
@@ -299,5 +300,50 @@ describe("LMDB store with a real process", () => {
     await store.close();
     expect(run.ackedSizes.length).toBeGreaterThan(0);
     expect(recovered).toBe(run.ackedSizes.at(-1));
+  });
+
+  test("a process that exits mid-write leaves the batch whole or absent, never torn", async () => {
+    // process.exit (or an uncaught exception) ends the writer thread inside its transaction,
+    // and lmdb-js then commits what was applied so far: the journal makes that whole again.
+    let journals = 0;
+    for (const exitAfterMs of [0, 5, 20]) {
+      const context = `exit ${exitAfterMs} ms after the hand-over`;
+      const round = await makeTemporaryDirectory();
+      try {
+        const run = await runCrashWriter({
+          script: crashWriter.script,
+          directory: round,
+          seed: exitAfterMs,
+          mode: "exit",
+          timeoutMs: 30_000,
+        });
+        expect(run.exitCode, `${context}: ${run.stderr}`).toBe(0);
+        const inspected = await runCrashWriter({
+          script: crashWriter.script,
+          directory: round,
+          seed: 0,
+          mode: "inspect",
+          timeoutMs: 30_000,
+        });
+        expect(inspected.exitCode, inspected.stderr).toBe(0);
+        if (inspected.otherLines.includes("journal yes")) journals += 1;
+
+        const store = await openStore(round);
+        const recovered = expectConsistentChain(store, 0);
+        await store.close();
+        expect([0, EXIT_BATCH_ENTRIES], context).toContain(recovered);
+        if (inspected.otherLines.includes("journal yes")) {
+          expect(recovered, context).toBe(EXIT_BATCH_ENTRIES);
+        }
+        // Completed once: the store no longer holds the journal.
+        const raw = openLmdbKeyValueStore(round);
+        expect(raw.get(Uint8Array.of(0xff, 0xff)), context).toBeUndefined();
+        await raw.close();
+      } finally {
+        await rm(round, { recursive: true, force: true });
+      }
+    }
+    // The exits did land inside writes: the case this test is about happened.
+    expect(journals).toBeGreaterThan(0);
   });
 });
