@@ -250,24 +250,22 @@ class LmdbKeyValueStore implements KeyValueStore {
         },
       };
     }
-    // lmdb-js walks a reverse range from its `start` (inclusive) down to its `end`
-    // (exclusive); ours is [start, end) walked backwards. So walk from our end down to our
-    // start, skip our end, and fetch our start last by hand.
+    // lmdb-js walks a reverse range from its `start` down to its `end`: ours is [start, end)
+    // walked backwards, so its `start` is our end, excluded, and its `end` our start, included.
     return {
       *[Symbol.iterator]() {
-        const count = limit ?? Number.POSITIVE_INFINITY;
-        if (count === 0 || compareBytes(start, end) >= 0) return;
-        let yielded = 0;
+        if (compareBytes(start, end) >= 0) return;
         try {
-          for (const entry of database.getRange({ start: end, end: start, reverse: true })) {
-            const key = entry.key as Uint8Array;
-            if (equalBytes(key, end)) continue;
-            yield [plain(key), plain(entry.value)];
-            yielded += 1;
-            if (yielded >= count) return;
+          for (const entry of database.getRange({
+            start: end,
+            end: start,
+            reverse: true,
+            exclusiveStart: true,
+            inclusiveEnd: true,
+            ...(limit === undefined ? {} : { limit }),
+          })) {
+            yield [plain(entry.key as Uint8Array), plain(entry.value)];
           }
-          const first = database.get(start);
-          if (first !== undefined) yield [plain(start.slice()), plain(first)];
         } catch (error) {
           throw readError(error);
         }

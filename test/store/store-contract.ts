@@ -171,6 +171,9 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
           keysOf(store.range({ start: bytes(1), end: bytes(255), reverse: true, limit: 2 })),
         ).toEqual([[254, 1], [3]]);
         expect(keysOf(store.range({ start: bytes(1), end: bytes(255), limit: 0 }))).toEqual([]);
+        expect(
+          keysOf(store.range({ start: bytes(1), end: bytes(255), reverse: true, limit: 0 })),
+        ).toEqual([]);
       });
 
       test("an empty or inverted range yields nothing", () => {
