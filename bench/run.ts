@@ -1,6 +1,7 @@
 // Runs every benchmark in one process, one after another, and prints one JSON document.
 // `npm run bench` (full sizes) or `npm run bench -- --quick` (small sizes, about a minute).
 import { benchCapture } from "./capture.js";
+import { benchCheckpoint } from "./checkpoint.js";
 import { benchCluster } from "./cluster.js";
 import { benchHash } from "./hash.js";
 import { benchIngest } from "./ingest.js";
@@ -14,6 +15,7 @@ const quick = process.argv.includes("--quick");
 const startedAt = new Date().toISOString();
 const hash = benchHash({ rows: quick ? 50_000 : 500_000, repeats: quick ? 3 : 5 });
 const merkle = await benchMerkle({ quick });
+const checkpoint = benchCheckpoint({ signatures: quick ? 2_000 : 20_000 });
 const store = await benchStore({ durationMs: quick ? 1000 : 3000 });
 const ingest = await benchIngest({ rows: quick ? 100_000 : 1_000_000 });
 // Each starts its own PostgreSQL; the full sizes are the 1M-row runs of the acceptance criteria.
@@ -35,6 +37,7 @@ console.log(
       node: process.version,
       hash,
       merkle,
+      checkpoint,
       store,
       ingest,
       capture,
