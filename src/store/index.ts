@@ -1,10 +1,11 @@
 export { StoreError, type StoreErrorCode } from "./errors.js";
-export type {
-  KeyValueStore,
-  RangeOptions,
-  WriteCondition,
-  WriteOperation,
-  WriteOptions,
+export {
+  type KeyValueStore,
+  type RangeOptions,
+  WRITE_JOURNAL_KEY,
+  type WriteCondition,
+  type WriteOperation,
+  type WriteOptions,
 } from "./key-value-store.js";
 export {
   type ChainEntryKey,

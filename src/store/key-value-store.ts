@@ -75,6 +75,26 @@ export interface KeyValueStore {
   close(): Promise<void>;
 }
 
+/**
+ * A key no caller writes or makes a condition: the LMDB store keeps the write its writer thread is
+ * applying there (lmdb-writer.ts). Above every key family (keys.ts: 0xff is never a tag), so no
+ * range a reader walks reaches it.
+ */
+export const WRITE_JOURNAL_KEY: Uint8Array = Uint8Array.of(0xff, 0xff);
+
+function isJournalKey(key: Uint8Array): boolean {
+  return key.length === 2 && key[0] === 0xff && key[1] === 0xff;
+}
+
+function assertCallerKey(key: Uint8Array): void {
+  validateKey(key);
+  storeAssert(
+    !isJournalKey(key),
+    "WITNZ_STORE_INVALID",
+    () => "the key 0xffff is the store's own (the writer's journal)",
+  );
+}
+
 export function validateKey(key: Uint8Array): void {
   storeAssert(key instanceof Uint8Array, "WITNZ_STORE_INVALID", () => "a key must be a Uint8Array");
   storeAssert(key.length > 0, "WITNZ_STORE_INVALID", () => "a key must not be empty");
@@ -115,7 +135,7 @@ export function validateWrite(
   );
   let writeBytes = 0;
   for (const operation of operations) {
-    validateKey(operation.key);
+    assertCallerKey(operation.key);
     writeBytes += operation.key.length;
     if (operation.type === "put") {
       const value = operation.value;
@@ -143,7 +163,7 @@ export function validateWrite(
     "WITNZ_STORE_LIMIT",
     () => `a write has ${writeBytes} bytes; the limit is ${WRITE_BYTES_MAX}`,
   );
-  for (const condition of conditions) validateKey(condition.key);
+  for (const condition of conditions) assertCallerKey(condition.key);
 }
 
 /** The refusal of a write whose condition did not hold; nothing of the write was applied. */

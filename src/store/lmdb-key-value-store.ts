@@ -1,7 +1,7 @@
 import { accessSync, constants, mkdirSync, realpathSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { open, type RootDatabase, type RootDatabaseOptionsWithPath } from "lmdb";
-import { compareBytes, equalBytes } from "./bytes.js";
+import { compareBytes } from "./bytes.js";
 import { StoreError } from "./errors.js";
 import {
   conflictError,
@@ -15,13 +15,7 @@ import {
   type WriteOptions,
 } from "./key-value-store.js";
 import { KEY_BYTES_MAX, MAP_SIZE_BYTES_INITIAL, STORE_SIZE_BYTES_MAX_DEFAULT } from "./limits.js";
-import {
-  completeTornWrite,
-  LmdbWriter,
-  packWrite,
-  WRITE_JOURNAL_KEY,
-  type WriterOutcome,
-} from "./lmdb-writer.js";
+import { completeTornWrite, LmdbWriter, packWrite, type WriterOutcome } from "./lmdb-writer.js";
 
 export interface LmdbKeyValueStoreOptions {
   /** Writes are refused with WITNZ_STORE_FULL once the data file reaches this size. */
@@ -150,16 +144,6 @@ function openError(path: string, what: string, error: unknown): StoreError {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** The writer's journal key is the store's own: no caller writes it or makes it a condition. */
-function assertNotJournal(key: Uint8Array): void {
-  if (key.length === WRITE_JOURNAL_KEY.length && equalBytes(key, WRITE_JOURNAL_KEY)) {
-    throw new StoreError(
-      "WITNZ_STORE_INVALID",
-      "the key 0xffff is the store's own (the writer's journal)",
-    );
-  }
 }
 
 /** lmdb-js hands back Buffers; callers get plain Uint8Array views, as from the twin. */
@@ -292,20 +276,28 @@ class LmdbKeyValueStore implements KeyValueStore {
   ): Promise<void> {
     this.#assertOpen();
     validateWrite(operations, conditions);
-    for (const operation of operations) assertNotJournal(operation.key);
-    for (const condition of conditions) assertNotJournal(condition.key);
     this.#assertBelowSizeLimit();
     // The writer thread checks the conditions and applies the operations in one transaction,
     // after every write handed to it before this one.
+    if (this.#writer?.ended === true) {
+      // Its thread ended: a write it left torn was completed then; if that failed, again now.
+      try {
+        completeTornWrite(this.#database);
+      } catch (error) {
+        throw new StoreError(
+          "WITNZ_STORE_WRITE",
+          `LMDB could not complete the write the writer thread of the store at ${this.#path} left unfinished: ${messageOf(error)}`,
+          { cause: error },
+        );
+      }
+    }
     let written: Promise<WriterOutcome>;
     try {
       // Opened after the main thread's handle, so the environment keeps that handle's flags. A
       // writer that ended (its thread died, or could not open the store) is replaced: the
       // writes it failed were reported, and this one gets a thread that can take it.
       if (this.#writer === undefined || this.#writer.ended) {
-        // One that died in the middle of a write may have left it torn: made whole first.
-        if (this.#writer !== undefined) completeTornWrite(this.#database);
-        this.#writer = new LmdbWriter(this.#openOptions);
+        this.#writer = new LmdbWriter(this.#openOptions, () => completeTornWrite(this.#database));
       }
       written = this.#writer.write(packWrite(operations, conditions));
     } catch (error) {
@@ -328,7 +320,7 @@ class LmdbKeyValueStore implements KeyValueStore {
     if (outcome.kind === "unanswered") {
       throw new StoreError(
         "WITNZ_STORE_WRITE",
-        `a write to the store at ${this.#path} may or may not have been committed (it is atomic: whole or not at all); read the store to know: ${outcome.message}`,
+        `a write to the store at ${this.#path} may or may not have been committed (whole or not at all: the store reads which): ${outcome.message}`,
         { cause: new Error(outcome.message) },
       );
     }

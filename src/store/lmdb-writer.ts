@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type { RootDatabase, RootDatabaseOptionsWithPath } from "lmdb";
-import type { WriteCondition, WriteOperation } from "./key-value-store.js";
+import { WRITE_JOURNAL_KEY, type WriteCondition, type WriteOperation } from "./key-value-store.js";
 
 /**
  * The thread that runs an LMDB store's write transactions: it opens the same environment with
@@ -13,8 +13,9 @@ import type { WriteCondition, WriteOperation } from "./key-value-store.js";
  * the process, the thread's own end) leaves lmdb-js to commit what the callback had applied so far:
  * a torn write. So a write of more than one operation first puts its packed self under
  * WRITE_JOURNAL_KEY and removes it last, in the same transaction: a journal found outside a
- * transaction is a torn write, completed from it (completeTornWrite) before anything reads the
- * store. docs/design/storage.md, "Writer thread".
+ * transaction is a torn write, completed from it (completeTornWrite) when the store opens and as
+ * soon as a thread that ended with writes unanswered has exited. docs/design/storage.md,
+ * "Writer thread".
  */
 
 /** What became of one write. */
@@ -27,12 +28,6 @@ export type WriterOutcome =
 
 /** Marks an absent condition value or a delete in a packed write. */
 const ABSENT = 0xffff_ffff;
-
-/**
- * Where the writer keeps the write it is applying: above every key the store's families use
- * (keys.ts: 0xff is never a tag), so no range a reader walks reaches it.
- */
-export const WRITE_JOURNAL_KEY: Uint8Array = Uint8Array.of(0xff, 0xff);
 
 /**
  * Packs a write into one buffer, to be transferred to the writer: u32 condition count, u32
@@ -97,21 +92,22 @@ export function unpackOperations(packed: Uint8Array): WriteOperation[] {
 /**
  * Completes a write torn by the end of its thread, if the store holds one: applies the operations
  * of the journal and removes it, in one synchronous transaction. Returns whether it found one.
- * Run where no other write can run (the store opening, or its writer found ended).
+ * The journal is read again inside that transaction: another process that opened the store may
+ * have completed it, and written after it, meanwhile.
  */
 export function completeTornWrite(database: RootDatabase<Uint8Array, Uint8Array>): boolean {
-  const journal = database.get(WRITE_JOURNAL_KEY);
-  if (journal === undefined) return false;
-  // A copy: the operations are views of it, and `get`'s buffer is lmdb-js's.
-  const operations = unpackOperations(Uint8Array.from(journal));
-  database.transactionSync(() => {
-    for (const operation of operations) {
+  if (database.get(WRITE_JOURNAL_KEY) === undefined) return false;
+  return database.transactionSync(() => {
+    const journal = database.get(WRITE_JOURNAL_KEY);
+    if (journal === undefined) return false;
+    // A copy: the operations are views of it, and `get`'s buffer is lmdb-js's.
+    for (const operation of unpackOperations(journal.slice())) {
       if (operation.type === "put") database.putSync(operation.key, operation.value);
       else database.removeSync(operation.key);
     }
     database.removeSync(WRITE_JOURNAL_KEY);
+    return true;
   });
-  return true;
 }
 
 // The writer's code. A string run with `eval: true`, so it runs from the TypeScript sources
@@ -240,8 +236,12 @@ export class LmdbWriter {
   #closing: { resolve: (message: string | undefined) => void } | undefined;
   #closed: Promise<string | undefined> | undefined;
 
-  /** Starts the writer on `openOptions`, the options the main thread opened the store with. */
-  constructor(openOptions: RootDatabaseOptionsWithPath) {
+  /**
+   * Starts the writer on `openOptions`, the options the main thread opened the store with.
+   * `afterUnansweredExit` runs on the main thread once the thread has exited with writes it never
+   * answered, before they are settled: where the store completes a write the thread left torn.
+   */
+  constructor(openOptions: RootDatabaseOptionsWithPath, afterUnansweredExit: () => void) {
     this.#worker = new Worker(WRITER_SOURCE, {
       eval: true,
       workerData: { lmdbPath, openOptions },
@@ -249,13 +249,25 @@ export class LmdbWriter {
     // Idle, it keeps nothing alive; a write in flight does.
     this.#worker.unref();
     this.#worker.on("message", (message: WriterMessage) => this.#receive(message));
-    // A write it took and never answered either committed whole or not at all; which, only
-    // the store can tell.
+    // An uncaught error ends the thread: its writes are settled at its exit, with the error.
+    let threadError: string | undefined;
     this.#worker.on("error", (error) => {
-      this.#fail(`the writer thread failed: ${error.message}`, "unanswered");
+      threadError ??= error.message;
     });
     this.#worker.on("exit", (code) => {
-      this.#fail(`the writer thread exited with code ${code}`, "unanswered");
+      let reason =
+        threadError === undefined
+          ? `the writer thread exited with code ${code}`
+          : `the writer thread failed: ${threadError}`;
+      if (this.#pending.size > 0) {
+        try {
+          afterUnansweredExit();
+        } catch (error) {
+          reason += `; the write it left unfinished could not be completed yet: ${error instanceof Error ? error.message : String(error)}`;
+        }
+      }
+      // A write it took and never answered committed whole or not at all; the store reads which.
+      this.#fail(reason, "unanswered");
     });
   }
 

@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { type KeyValueStore, openLmdbKeyValueStore, StoreError } from "../../src/store/index.js";
+import {
+  type KeyValueStore,
+  openLmdbKeyValueStore,
+  StoreError,
+  WRITE_JOURNAL_KEY,
+} from "../../src/store/index.js";
 import { makeTemporaryDirectory } from "./harness.js";
 
 const workers = vi.hoisted(() => [] as Worker[]);
@@ -66,29 +71,42 @@ describe("the LMDB writer thread ending", () => {
     expect(store.get(key(2))).toEqual(Uint8Array.of(2));
   });
 
-  test("a write the thread never answered is reported as of unknown outcome, and is whole or absent", async () => {
-    await store.write([put(1)]);
-    // Big enough that the thread is most likely ended in the middle of applying it.
-    const operations = Array.from({ length: BIG_WRITE_OPERATIONS }, (_, index) => ({
-      type: "put" as const,
-      key: bigKey(index),
-      value: bigKey(index),
-    }));
-    const inflight = [store.write(operations), store.write([put(3)])];
-    await sleep(5);
-    await workers[0]!.terminate();
-    for (const write of inflight) {
-      const error = await caught(write);
-      expect(error.code).toBe("WITNZ_STORE_WRITE");
-      expect(error.message).toMatch(/may or may not have been committed/);
-      expect(error.message).toMatch(/the writer thread exited with code 1/);
-    }
+  test.each([0, 5, 20])(
+    "writes the thread never answered (ended %i ms in) are reported as of unknown outcome, and read whole or absent at once",
+    async (endAfterMs) => {
+      await store.write([put(1)]);
+      // Big enough that the thread is most likely ended in the middle of applying it.
+      const operations = Array.from({ length: BIG_WRITE_OPERATIONS }, (_, index) => ({
+        type: "put" as const,
+        key: bigKey(index),
+        value: bigKey(index),
+      }));
+      const inflight = [store.write(operations), store.write([put(3)])];
+      await sleep(endAfterMs);
+      await workers[0]!.terminate();
+      for (const write of inflight) {
+        const error = await caught(write);
+        expect(error.code).toBe("WITNZ_STORE_WRITE");
+        expect(error.message).toMatch(/may or may not have been committed/);
+        expect(error.message).toMatch(/the writer thread exited with code 1/);
+      }
+      // Read before any other write: a torn write was completed when the thread exited.
+      const written = store.count({ start: bigKey(0), end: bigKey(BIG_WRITE_OPERATIONS) });
+      expect([0, BIG_WRITE_OPERATIONS]).toContain(written);
+      expect(store.get(WRITE_JOURNAL_KEY)).toBeUndefined();
 
-    // The next write gets a new thread, once a torn write is made whole.
-    await store.write([put(4)]);
-    expect(workers).toHaveLength(2);
-    expect(store.get(key(4))).toEqual(Uint8Array.of(4));
-    const written = store.count({ start: bigKey(0), end: bigKey(BIG_WRITE_OPERATIONS) });
-    expect([0, BIG_WRITE_OPERATIONS]).toContain(written);
+      // The next write gets a new thread.
+      await store.write([put(4)]);
+      expect(workers).toHaveLength(2);
+      expect(store.get(key(4))).toEqual(Uint8Array.of(4));
+    },
+  );
+
+  test("no caller writes the journal's key", async () => {
+    const error = await caught(
+      store.write([{ type: "put", key: WRITE_JOURNAL_KEY, value: key(1) }]),
+    );
+    expect(error.code).toBe("WITNZ_STORE_INVALID");
+    expect(workers).toHaveLength(0);
   });
 });

@@ -25,12 +25,15 @@ describe("LmdbWriter", () => {
   test("a writer that cannot open its store fails every write, naming why, and closes", async () => {
     const file = join(directory, "not-a-directory");
     await writeFile(file, "x");
-    const writer = new LmdbWriter({
-      path: join(file, "store"),
-      keyEncoding: "binary",
-      encoding: "binary",
-      maxDbs: 1,
-    });
+    const writer = new LmdbWriter(
+      {
+        path: join(file, "store"),
+        keyEncoding: "binary",
+        encoding: "binary",
+        maxDbs: 1,
+      },
+      () => undefined,
+    );
     const outcomes = await Promise.all([
       writer.write(packWrite([put(1)], [])),
       writer.write(packWrite([put(2)], [])),
