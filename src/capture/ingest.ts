@@ -25,7 +25,12 @@ import {
 } from "../hash/index.js";
 import { MerkleTree, type TreeNodeStore } from "../merkle/index.js";
 import { formatLsn, LSN_ZERO, type Lsn, toLsn } from "../postgres/index.js";
-import type { StoreBatch, TreeNodeStorage, WitnzStore } from "../store/index.js";
+import {
+  type StoreBatch,
+  StoreError,
+  type TreeNodeStorage,
+  type WitnzStore,
+} from "../store/index.js";
 import { type AssemblerEvent, type Change, fromRelation } from "./changes.js";
 import { type Gap, signGapNote } from "./gap.js";
 
@@ -185,8 +190,13 @@ function decodeLsn(bytes: Uint8Array | undefined): Lsn | undefined {
  * Returns whether it staged it.
  */
 export function stageCaptureBaseline(store: WitnzStore, batch: StoreBatch, lsn: Lsn): boolean {
-  if (decodeLsn(store.meta(CAPTURE_LSN_META)) !== undefined) return false;
-  if (decodeLsn(store.meta(CAPTURE_CONFIRMED_LSN_META)) !== undefined) return false;
+  const recorded = store.meta(CAPTURE_LSN_META);
+  const confirmed = store.meta(CAPTURE_CONFIRMED_LSN_META);
+  if (decodeLsn(recorded) !== undefined || decodeLsn(confirmed) !== undefined) return false;
+  // `witnz init` and a node's first start may race: whichever commits second finds a position
+  // and fails with WITNZ_STORE_CONFLICT rather than put an older one over it.
+  batch.requireMeta(CAPTURE_LSN_META, recorded);
+  batch.requireMeta(CAPTURE_CONFIRMED_LSN_META, confirmed);
   batch.setMeta(CAPTURE_CONFIRMED_LSN_META, encodeLsn(lsn));
   return true;
 }
@@ -620,16 +630,21 @@ export class Ingester {
 
   /**
    * Stores the slot's position as the baseline on a node's first start. When the store has a
-   * position after all (`witnz init` recorded one since this ingester read it), that one is kept.
+   * position after all (`witnz init` recorded one since this ingester read it, or records one
+   * while this commits), that one is kept.
    */
   async recordBaseline(lsn: Lsn): Promise<void> {
     const batch = this.#store.batch();
-    if (!stageCaptureBaseline(this.#store, batch, lsn)) {
-      // Nothing is staged before the first stream: the store's positions are the whole truth.
-      this.#loadPositions();
-      return;
+    if (stageCaptureBaseline(this.#store, batch, lsn)) {
+      try {
+        await this.#store.commit(batch);
+        this.#confirmedLsn = lsn;
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT")) throw error;
+      }
     }
-    await this.#store.commit(batch);
-    this.#confirmedLsn = lsn;
+    // Nothing is staged before the first stream: the store's positions are the whole truth.
+    this.#loadPositions();
   }
 }

@@ -22,7 +22,7 @@ import {
   type SlotResult,
   slotNameForNode,
 } from "../postgres/index.js";
-import { openStore, type WitnzStore } from "../store/index.js";
+import { openStore, StoreError, type WitnzStore } from "../store/index.js";
 import { openDatabaseSession, serverAddress } from "./connection.js";
 import { SetupError } from "./errors.js";
 
@@ -103,20 +103,31 @@ export async function initNode(
         return { ok: false, checks, changed, layouts };
       }
       changed = slot.created || changed;
-      const batch = store.batch();
-      for (const layout of unrecorded) {
-        batch.setMeta(tableLayoutMetaName(layout.name), encodeTableLayout(layout));
-      }
       // From here on a dropped or advanced slot is a gap, even before the node first starts.
       // A slot someone else is still creating has no position yet: the node takes it then.
       const baseline = slot.slot.confirmedFlushLsn;
-      const baselineStaged = baseline !== null && stageCaptureBaseline(store, batch, baseline);
+      const stage = () => {
+        const batch = store.batch();
+        for (const layout of unrecorded) {
+          batch.setMeta(tableLayoutMetaName(layout.name), encodeTableLayout(layout));
+        }
+        const staged = baseline !== null && stageCaptureBaseline(store, batch, baseline);
+        return { batch, baselineStaged: staged };
+      };
+      let { batch, baselineStaged } = stage();
       if (unrecorded.length > 0 || baselineStaged) {
-        await store.commit(batch);
+        try {
+          await store.commit(batch);
+        } catch (error) {
+          if (!(error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT")) throw error;
+          // The node recorded a position meanwhile (its first start): staged again, it keeps it.
+          ({ batch, baselineStaged } = stage());
+          await store.commit(batch);
+        }
         for (const layout of unrecorded) {
           report("ok", `layout of ${layout.name} recorded in ${config.node.dataDir}`);
         }
-        if (baselineStaged) {
+        if (baselineStaged && baseline !== null) {
           report("ok", `capture baseline ${formatLsn(baseline)} (the slot's position) recorded`);
         }
         changed = true;

@@ -115,6 +115,12 @@ export interface StoreBatch {
   appendChainEntry(table: string, entry: ChainEntry): void;
   putCheckpoint(table: string, size: number, noteText: string): void;
   setMeta(name: string, value: Uint8Array): void;
+  /**
+   * Makes the commit conditional: it fails with WITNZ_STORE_CONFLICT, writing nothing, unless the
+   * meta entry `name` then holds exactly `value` (undefined: no entry), as committed before it.
+   * For a batch staged on what it read of the entry.
+   */
+  requireMeta(name: string, value: Uint8Array | undefined): void;
   /** The head as this batch leaves it: committed head plus staged entries. */
   chainHead(table: string): ChainHead | undefined;
   /**
@@ -383,6 +389,8 @@ class KeyValueStoreBatch implements StoreBatch {
   readonly blocks = new Map<string, StagedBlock>();
   /** Alerts by id; each commits as its record, a condition and up to two due-index changes. */
   readonly alerts = new Map<string, StagedAlert>();
+  /** Meta entries the commit requires, by name, with the value each must hold. */
+  readonly requiredMeta = new Map<string, Uint8Array | undefined>();
   /** The values of appended entries and their index entries. */
   readonly #arena = new ByteArena();
   readonly #allocate = (length: number): Uint8Array => this.#arena.take(length);
@@ -607,6 +615,16 @@ class KeyValueStoreBatch implements StoreBatch {
       () => `a meta value has ${value.length} bytes; the limit is ${META_VALUE_BYTES_MAX}`,
     );
     this.stage(encodeMetaKey(name), value.slice());
+  }
+
+  requireMeta(name: string, value: Uint8Array | undefined): void {
+    this.#assertStaging();
+    storeAssert(
+      value === undefined || value instanceof Uint8Array,
+      "WITNZ_STORE_INVALID",
+      () => "a required meta value must be a Uint8Array or undefined",
+    );
+    this.requiredMeta.set(name, value?.slice());
   }
 
   chainHead(table: string): ChainHead | undefined {
@@ -984,6 +1002,9 @@ class KeyValueWitnzStore implements WitnzStore {
         value: encodeChainHeadValue({ size: chain.size, chainHash: chain.chainHash }),
       });
     }
+    for (const [name, value] of staging.requiredMeta) {
+      conditions.push({ key: encodeMetaKey(name), value });
+    }
     for (const staged of staging.alerts.values()) {
       conditions.push({ key: staged.key, value: staged.committedValue });
       operations.push({
@@ -1002,7 +1023,7 @@ class KeyValueWitnzStore implements WitnzStore {
         operations.push({ type: "put", key: encodeAlertDueKey(dueAtMs, id), value: EMPTY });
       }
     }
-    if (operations.length === 0) {
+    if (operations.length === 0 && conditions.length === 0) {
       options.onApplied?.();
       return;
     }
@@ -1033,6 +1054,11 @@ class KeyValueWitnzStore implements WitnzStore {
         if (staging.alerts.size > 0) {
           reasons.push(
             `an alert this batch writes (${quoted(staging.alerts.keys())}) changed after the batch read it`,
+          );
+        }
+        if (staging.requiredMeta.size > 0) {
+          reasons.push(
+            `a meta entry this batch requires (${quoted(staging.requiredMeta.keys())}) holds another value`,
           );
         }
         throw new StoreError(

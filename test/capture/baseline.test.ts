@@ -3,7 +3,7 @@
 import { describe, expect, test } from "vitest";
 import { CAPTURE_CONFIRMED_LSN_META, stageCaptureBaseline } from "../../src/capture/index.js";
 import { toLsn } from "../../src/postgres/index.js";
-import { openMemoryStore, type WitnzStore } from "../../src/store/index.js";
+import { openMemoryStore, type StoreBatch, type WitnzStore } from "../../src/store/index.js";
 import { bareIngester } from "./helpers.js";
 
 function storedConfirmed(store: WitnzStore): bigint | undefined {
@@ -35,5 +35,40 @@ describe("capture baseline", () => {
     // A stream confirming from further back does not move the stored position down.
     await ingester.persistConfirmed(toLsn(0x10n));
     expect(storedConfirmed(store)).toBe(0x5000n);
+  });
+
+  test("init's baseline, staged before the node's first start recorded one, conflicts instead of replacing it", async () => {
+    const store = await openMemoryStore();
+    const init = store.batch();
+    expect(stageCaptureBaseline(store, init, toLsn(0x2000n))).toBe(true);
+    // The node's first start records its baseline while init is between staging and commit.
+    await bareIngester(store).recordBaseline(toLsn(0x6000n));
+
+    await expect(store.commit(init)).rejects.toMatchObject({ code: "WITNZ_STORE_CONFLICT" });
+    expect(storedConfirmed(store)).toBe(0x6000n);
+    // Staged again, init finds the position and stages nothing.
+    expect(stageCaptureBaseline(store, store.batch(), toLsn(0x2000n))).toBe(false);
+  });
+
+  test("a first start whose baseline commit loses to init's keeps init's", async () => {
+    const store = await openMemoryStore();
+    // init commits its baseline between the ingester's staging and its commit.
+    const commitAfterInit = async (batch: StoreBatch) => {
+      const init = store.batch();
+      stageCaptureBaseline(store, init, toLsn(0x2000n));
+      await store.commit(init);
+      return store.commit(batch);
+    };
+    const racing = new Proxy(store, {
+      get(target, property) {
+        if (property === "commit") return commitAfterInit;
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const ingester = bareIngester(racing);
+    await ingester.recordBaseline(toLsn(0x6000n));
+    expect(storedConfirmed(store)).toBe(0x2000n);
+    expect(ingester.knownLsn).toBe(0x2000n);
   });
 });

@@ -700,6 +700,34 @@ export function defineStoreContract(makeHarness: () => StoreHarness): void {
       expect(store.treeNodes(table).get(4, 0)).toBeUndefined();
     });
 
+    test("a batch that requires a meta value commits only while the entry holds it", async () => {
+      const first = store.batch();
+      first.requireMeta("position", undefined);
+      first.setMeta("position", bytes(1));
+      const rival = store.batch();
+      rival.requireMeta("position", undefined);
+      rival.setMeta("position", bytes(2));
+      rival.setMeta("rival", bytes(2));
+      await store.commit(first);
+      await expectStoreError(
+        () => store.commit(rival),
+        "WITNZ_STORE_CONFLICT",
+        /a meta entry this batch requires \("position"\) holds another value/,
+      );
+      expect(store.meta("position")).toEqual(bytes(1));
+      expect(store.meta("rival")).toBeUndefined();
+
+      const next = store.batch();
+      next.requireMeta("position", bytes(1));
+      next.setMeta("position", bytes(3));
+      await store.commit(next);
+      expect(store.meta("position")).toEqual(bytes(3));
+      // A batch of conditions alone is checked too.
+      const stale = store.batch();
+      stale.requireMeta("position", bytes(1));
+      await expectStoreError(() => store.commit(stale), "WITNZ_STORE_CONFLICT");
+    });
+
     test("two commits in flight on one table: one wins, the other conflicts", async () => {
       const entries = makeEntries(1, 2, GENESIS);
       const first = store.batch();
