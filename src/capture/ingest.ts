@@ -629,22 +629,24 @@ export class Ingester {
   }
 
   /**
-   * Stores the slot's position as the baseline on a node's first start. When the store has a
-   * position after all (`witnz init` recorded one since this ingester read it, or records one
-   * while this commits), that one is kept.
+   * Stores the slot's position as the baseline on a node's first start and returns true. When
+   * the store has a position after all (`witnz init` recorded one since this ingester read it,
+   * or records one while this commits), that one is kept and read, and this returns false: the
+   * slot is then to be judged against it.
    */
-  async recordBaseline(lsn: Lsn): Promise<void> {
+  async recordBaseline(lsn: Lsn): Promise<boolean> {
     const batch = this.#store.batch();
     if (stageCaptureBaseline(this.#store, batch, lsn)) {
       try {
         await this.#store.commit(batch);
         this.#confirmedLsn = lsn;
-        return;
+        return true;
       } catch (error) {
         if (!(error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT")) throw error;
       }
     }
     // Nothing is staged before the first stream: the store's positions are the whole truth.
     this.#loadPositions();
+    return false;
   }
 }

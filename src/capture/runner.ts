@@ -17,7 +17,13 @@ import {
 } from "../postgres/index.js";
 import type { StoreBatch, WitnzStore } from "../store/index.js";
 import { TransactionAssembler } from "./changes.js";
-import { CaptureSlotError, displayTableNames, type Gap, judgeSlot } from "./gap.js";
+import {
+  CaptureSlotError,
+  displayTableNames,
+  type Gap,
+  judgeSlot,
+  type SlotJudgement,
+} from "./gap.js";
 import {
   type CommittedBatch,
   type GapToRecord,
@@ -37,6 +43,8 @@ export const STREAM_QUEUE_BYTES_MAX = 4 * 1024 * 1024;
 export const CONFIRMED_PERSIST_INTERVAL_MS = 1_000;
 
 const TIMED_OUT = Symbol("timed out");
+/** Baselines a first start tries before it leaves the next try to the reconnect backoff. */
+const BASELINE_ATTEMPTS_MAX = 3;
 
 export type CaptureState = "starting" | "streaming" | "reconnecting" | "stopped";
 
@@ -202,26 +210,10 @@ export class CaptureRunner {
     const options = this.#options;
     const client = await connectSession(options.connection);
     try {
-      const slot = await readReplicationSlot(client, options.slotName);
-      const judgement = judgeSlot(ingester.knownLsn, slot);
+      const judgement = await this.#judgeSlot(client, ingester);
+      if (judgement === undefined) return;
       let gap: Gap;
       switch (judgement.action) {
-        case "stream":
-          return;
-        case "baseline": {
-          const state = judgement.createSlot
-            ? (await ensureReplicationSlot(client, options.slotName)).slot
-            : slot;
-          const position = state?.confirmedFlushLsn ?? null;
-          if (position === null) {
-            // Someone else is creating it (a concurrent `witnz init`): retried shortly.
-            throw new CaptureSlotError(
-              `slot ${options.slotName} is still being created (it has no position yet)`,
-            );
-          }
-          await ingester.recordBaseline(position);
-          return;
-        }
         case "recreate": {
           const created = (await ensureReplicationSlot(client, options.slotName)).slot;
           const toLsn = created.confirmedFlushLsn ?? judgement.fromLsn;
@@ -244,6 +236,41 @@ export class CaptureRunner {
       options.onGap?.(gap, recorded);
     } finally {
       await client.end();
+    }
+  }
+
+  /**
+   * Reads the slot and judges it against what the store knows; a first start records the slot's
+   * position as its baseline and returns undefined, as does a slot to stream from. When a
+   * position appeared in the store meanwhile (`witnz init` committed one first), that one is
+   * what the node knows: the slot is read and judged again against it.
+   */
+  async #judgeSlot(
+    client: Awaited<ReturnType<typeof connectSession>>,
+    ingester: Ingester,
+  ): Promise<Exclude<SlotJudgement, { action: "stream" | "baseline" }> | undefined> {
+    const slotName = this.#options.slotName;
+    for (let attempt = 1; ; attempt++) {
+      const slot = await readReplicationSlot(client, slotName);
+      const judgement = judgeSlot(ingester.knownLsn, slot);
+      if (judgement.action === "stream") return undefined;
+      if (judgement.action !== "baseline") return judgement;
+      const state = judgement.createSlot
+        ? (await ensureReplicationSlot(client, slotName)).slot
+        : slot;
+      const position = state?.confirmedFlushLsn ?? null;
+      if (position === null) {
+        // Someone else is creating it (a concurrent `witnz init`): retried shortly.
+        throw new CaptureSlotError(
+          `slot ${slotName} is still being created (it has no position yet)`,
+        );
+      }
+      if (await ingester.recordBaseline(position)) return undefined;
+      if (attempt === BASELINE_ATTEMPTS_MAX) {
+        throw new CaptureSlotError(
+          `the store's capture position kept changing while this node recorded its baseline (${attempt} tries); retried shortly`,
+        );
+      }
     }
   }
 

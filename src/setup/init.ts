@@ -122,7 +122,18 @@ export async function initNode(
           if (!(error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT")) throw error;
           // The node recorded a position meanwhile (its first start): staged again, it keeps it.
           ({ batch, baselineStaged } = stage());
-          await store.commit(batch);
+          try {
+            await store.commit(batch);
+          } catch (retryError) {
+            if (!(retryError instanceof StoreError && retryError.code === "WITNZ_STORE_CONFLICT")) {
+              throw retryError;
+            }
+            report(
+              "fail",
+              `store ${config.node.dataDir}: its capture position changed twice while init recorded the layouts and baseline; nothing was recorded, and running witnz init again is safe`,
+            );
+            return { ok: false, checks, changed, layouts };
+          }
         }
         for (const layout of unrecorded) {
           report("ok", `layout of ${layout.name} recorded in ${config.node.dataDir}`);

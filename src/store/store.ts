@@ -118,7 +118,8 @@ export interface StoreBatch {
   /**
    * Makes the commit conditional: it fails with WITNZ_STORE_CONFLICT, writing nothing, unless the
    * meta entry `name` then holds exactly `value` (undefined: no entry), as committed before it.
-   * For a batch staged on what it read of the entry.
+   * For a batch staged on what it read of the entry. Meta entries have no in-flight view: a
+   * commit still in flight that writes the entry must be awaited before reading it for this.
    */
   requireMeta(name: string, value: Uint8Array | undefined): void;
   /** The head as this batch leaves it: committed head plus staged entries. */
@@ -390,7 +391,7 @@ class KeyValueStoreBatch implements StoreBatch {
   /** Alerts by id; each commits as its record, a condition and up to two due-index changes. */
   readonly alerts = new Map<string, StagedAlert>();
   /** Meta entries the commit requires, by name, with the value each must hold. */
-  readonly requiredMeta = new Map<string, Uint8Array | undefined>();
+  readonly requiredMeta = new Map<string, { key: Uint8Array; value: Uint8Array | undefined }>();
   /** The values of appended entries and their index entries. */
   readonly #arena = new ByteArena();
   readonly #allocate = (length: number): Uint8Array => this.#arena.take(length);
@@ -624,7 +625,7 @@ class KeyValueStoreBatch implements StoreBatch {
       "WITNZ_STORE_INVALID",
       () => "a required meta value must be a Uint8Array or undefined",
     );
-    this.requiredMeta.set(name, value?.slice());
+    this.requiredMeta.set(name, { key: encodeMetaKey(name), value: value?.slice() });
   }
 
   chainHead(table: string): ChainHead | undefined {
@@ -1002,9 +1003,7 @@ class KeyValueWitnzStore implements WitnzStore {
         value: encodeChainHeadValue({ size: chain.size, chainHash: chain.chainHash }),
       });
     }
-    for (const [name, value] of staging.requiredMeta) {
-      conditions.push({ key: encodeMetaKey(name), value });
-    }
+    for (const condition of staging.requiredMeta.values()) conditions.push(condition);
     for (const staged of staging.alerts.values()) {
       conditions.push({ key: staged.key, value: staged.committedValue });
       operations.push({

@@ -9,6 +9,8 @@ import {
   CAPTURE_LSN_META,
   CaptureRunner,
   type CaptureRunnerOptions,
+  type Gap,
+  stageCaptureBaseline,
   type ViolationToRecord,
 } from "../../src/capture/index.js";
 import { resolveTable } from "../../src/catalog/index.js";
@@ -33,6 +35,7 @@ import {
   copyTableText,
   ensurePublication,
   ensureReplicationSlot,
+  readReplicationSlot,
   startTestPostgres,
   type TestPostgres,
 } from "../../src/postgres/index.js";
@@ -41,6 +44,7 @@ import {
   openLmdbKeyValueStore,
   openStore,
   openStoreOnKeyValueStore,
+  type StoreBatch,
   StoreError,
   type WitnzStore,
 } from "../../src/store/index.js";
@@ -284,6 +288,52 @@ describe("capture", () => {
     }
     expect(Buffer.from(store.chainHead(table)!.chainHash).equals(previous)).toBe(true);
     expect(store.latestCheckpoint(table)?.size).toBe(1000);
+    await store.close();
+  });
+
+  test("a first start whose baseline loses to one `witnz init` commits meanwhile judges the slot against init's, and records the gap", async () => {
+    const slotName = "witnz_baseline_race";
+    // init's view: the slot's position when it was created.
+    const created = await ensureReplicationSlot(client, slotName);
+    const initPosition = created.slot.confirmedFlushLsn!;
+    // Then the slot is consumed past a row before the node ever starts.
+    await client.query("INSERT INTO public.audit_log VALUES (7001, 'consumed', 1, now(), '{}')");
+    await client.query("SELECT pg_replication_slot_advance($1, pg_current_wal_lsn())", [slotName]);
+    const advanced = (await readReplicationSlot(client, slotName))!.confirmedFlushLsn!;
+    expect(advanced > initPosition).toBe(true);
+
+    const store = await openStore(join(directory, "store-baseline-race"));
+    // init commits its baseline just as the node's first start commits its own.
+    let initCommitted = false;
+    const racing = new Proxy(store, {
+      get(target, property) {
+        if (property === "commit") {
+          return async (batch: StoreBatch) => {
+            if (!initCommitted) {
+              initCommitted = true;
+              const init = target.batch();
+              expect(stageCaptureBaseline(target, init, initPosition)).toBe(true);
+              await target.commit(init);
+            }
+            return target.commit(batch);
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const gaps: Gap[] = [];
+    const capture = runner(racing, [], {
+      slotName,
+      protectedTables: ["public.audit_log"],
+      onGap: (gap) => gaps.push(gap),
+    });
+    capture.start();
+    await until(() => capture.state === "streaming", "the node to stream");
+    await capture.stop();
+
+    expect(initCommitted).toBe(true);
+    expect(gaps).toEqual([{ reason: "slot_advanced", fromLsn: initPosition, toLsn: advanced }]);
     await store.close();
   });
 });

@@ -99,6 +99,22 @@ describe("LMDB store on disk", () => {
     await reopened.close();
   });
 
+  test("a reverse range reads its first key in the snapshot it started in", async () => {
+    const raw = openLmdbKeyValueStore(directory);
+    await raw.write(
+      [1, 2, 3].map((key) => ({ type: "put" as const, key: bytes(key), value: bytes(key) })),
+    );
+    const walk = raw.range({ start: bytes(1), end: bytes(9), reverse: true })[Symbol.iterator]();
+    expect(walk.next().value?.[0]).toEqual(bytes(3));
+    // The range's own start key goes while the walk is under way.
+    await raw.write([{ type: "delete", key: bytes(1) }]);
+    const rest: Uint8Array[] = [];
+    for (let step = walk.next(); step.done !== true; step = walk.next()) rest.push(step.value[0]);
+    expect(rest).toEqual([bytes(2), bytes(1)]);
+    expect(raw.get(bytes(1))).toBeUndefined();
+    await raw.close();
+  });
+
   test("a missing directory is created, and a name with a dot is still a directory", async () => {
     const nested = join(directory, "a", "store.lmdb");
     const store = await openStore(nested);
