@@ -19,6 +19,7 @@ import {
   ensurePublication,
   ensureReplicationSlot,
   formatLsn,
+  type Lsn,
   type SlotResult,
   slotNameForNode,
 } from "../postgres/index.js";
@@ -52,6 +53,34 @@ export interface InitOptions {
 /** `ok   text` or `FAIL text`: the status column is four characters wide. */
 export function formatCheck(check: InitCheck): string {
   return `${check.status === "ok" ? "ok  " : "FAIL"} ${check.text}`;
+}
+
+/**
+ * Commits the layouts not yet recorded and the slot's position as the capture baseline (when the
+ * store knows no position). A node's first start that records its own position meanwhile makes
+ * the commit conflict: staged again, the store's position is kept. Undefined after a second
+ * conflict.
+ */
+async function recordLayoutsAndBaseline(
+  store: WitnzStore,
+  unrecorded: readonly TableLayout[],
+  baseline: Lsn | null,
+): Promise<{ baselineRecorded: boolean } | undefined> {
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const batch = store.batch();
+    for (const layout of unrecorded) {
+      batch.setMeta(tableLayoutMetaName(layout.name), encodeTableLayout(layout));
+    }
+    const baselineRecorded = baseline !== null && stageCaptureBaseline(store, batch, baseline);
+    try {
+      // A batch with nothing staged writes nothing.
+      await store.commit(batch);
+      return { baselineRecorded };
+    } catch (error) {
+      if (!(error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT")) throw error;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -106,43 +135,21 @@ export async function initNode(
       // From here on a dropped or advanced slot is a gap, even before the node first starts.
       // A slot someone else is still creating has no position yet: the node takes it then.
       const baseline = slot.slot.confirmedFlushLsn;
-      const stage = () => {
-        const batch = store.batch();
-        for (const layout of unrecorded) {
-          batch.setMeta(tableLayoutMetaName(layout.name), encodeTableLayout(layout));
-        }
-        const staged = baseline !== null && stageCaptureBaseline(store, batch, baseline);
-        return { batch, baselineStaged: staged };
-      };
-      let { batch, baselineStaged } = stage();
-      if (unrecorded.length > 0 || baselineStaged) {
-        try {
-          await store.commit(batch);
-        } catch (error) {
-          if (!(error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT")) throw error;
-          // The node recorded a position meanwhile (its first start): staged again, it keeps it.
-          ({ batch, baselineStaged } = stage());
-          try {
-            await store.commit(batch);
-          } catch (retryError) {
-            if (!(retryError instanceof StoreError && retryError.code === "WITNZ_STORE_CONFLICT")) {
-              throw retryError;
-            }
-            report(
-              "fail",
-              `store ${config.node.dataDir}: its capture position changed twice while init recorded the layouts and baseline; nothing was recorded, and running witnz init again is safe`,
-            );
-            return { ok: false, checks, changed, layouts };
-          }
-        }
-        for (const layout of unrecorded) {
-          report("ok", `layout of ${layout.name} recorded in ${config.node.dataDir}`);
-        }
-        if (baselineStaged && baseline !== null) {
-          report("ok", `capture baseline ${formatLsn(baseline)} (the slot's position) recorded`);
-        }
-        changed = true;
+      const recorded = await recordLayoutsAndBaseline(store, unrecorded, baseline);
+      if (recorded === undefined) {
+        report(
+          "fail",
+          `store ${config.node.dataDir}: its capture position changed twice while init recorded the layouts and baseline; nothing was recorded, and running witnz init again is safe`,
+        );
+        return { ok: false, checks, changed, layouts };
       }
+      for (const layout of unrecorded) {
+        report("ok", `layout of ${layout.name} recorded in ${config.node.dataDir}`);
+      }
+      if (recorded.baselineRecorded && baseline !== null) {
+        report("ok", `capture baseline ${formatLsn(baseline)} (the slot's position) recorded`);
+      }
+      changed = changed || unrecorded.length > 0 || recorded.baselineRecorded;
       if (baseline === null) {
         report(
           "ok",
