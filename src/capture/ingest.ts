@@ -26,8 +26,8 @@ import {
 import { MerkleTree, type TreeNodeStore } from "../merkle/index.js";
 import { formatLsn, LSN_ZERO, type Lsn, toLsn } from "../postgres/index.js";
 import {
+  isStoreError,
   type StoreBatch,
-  StoreError,
   type TreeNodeStorage,
   type WitnzStore,
 } from "../store/index.js";
@@ -642,7 +642,7 @@ export class Ingester {
         this.#confirmedLsn = lsn;
         return true;
       } catch (error) {
-        if (!(error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT")) throw error;
+        if (!isStoreError(error, "WITNZ_STORE_CONFLICT")) throw error;
       }
     }
     // Nothing is staged before the first stream: the store's positions are the whole truth.

@@ -16,7 +16,7 @@ import {
   DATA_HASH_BLOCK_ENTRIES,
   encodeViolationRecord,
   HASH_BYTES,
-  StoreError,
+  isStoreError,
   TREE_STORED_LEVEL_MIN,
   type TreeNodeStorage,
   type ViolationEntry,
@@ -87,7 +87,7 @@ const UNREADABLE = Symbol("unreadable");
 type Unreadable = typeof UNREADABLE;
 
 function isCorruption(error: unknown): boolean {
-  return error instanceof StoreError && error.code === "WITNZ_STORE_CORRUPT";
+  return isStoreError(error, "WITNZ_STORE_CORRUPT");
 }
 
 /** The read's result, or UNREADABLE when the stored bytes do not decode. */

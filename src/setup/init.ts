@@ -23,7 +23,7 @@ import {
   type SlotResult,
   slotNameForNode,
 } from "../postgres/index.js";
-import { openStore, StoreError, type WitnzStore } from "../store/index.js";
+import { isStoreError, openStore, type WitnzStore } from "../store/index.js";
 import { openDatabaseSession, serverAddress } from "./connection.js";
 import { SetupError } from "./errors.js";
 
@@ -77,7 +77,7 @@ async function recordLayoutsAndBaseline(
       await store.commit(batch);
       return { baselineRecorded };
     } catch (error) {
-      if (!(error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT")) throw error;
+      if (!isStoreError(error, "WITNZ_STORE_CONFLICT")) throw error;
     }
   }
   return undefined;

@@ -34,6 +34,11 @@ export class StoreError extends Error {
   }
 }
 
+/** True when `error` is the store's failure with `code`. */
+export function isStoreError(error: unknown, code: StoreErrorCode): error is StoreError {
+  return error instanceof StoreError && error.code === code;
+}
+
 /** Throws a StoreError with `code` when `condition` is false; for invariants and bad arguments. */
 export function storeAssert(
   condition: boolean,

@@ -1,4 +1,4 @@
-export { StoreError, type StoreErrorCode } from "./errors.js";
+export { isStoreError, StoreError, type StoreErrorCode } from "./errors.js";
 export {
   type KeyValueStore,
   type RangeOptions,

@@ -1,3 +1,4 @@
+import { equalBytes } from "./bytes.js";
 import { StoreError, storeAssert } from "./errors.js";
 import {
   KEY_BYTES_MAX,
@@ -82,17 +83,15 @@ export interface KeyValueStore {
  */
 export const WRITE_JOURNAL_KEY: Uint8Array = Uint8Array.of(0xff, 0xff);
 
-function isJournalKey(key: Uint8Array): boolean {
-  return key.length === 2 && key[0] === 0xff && key[1] === 0xff;
-}
-
+/** A key a write may name: valid, and not the journal's. */
 function assertCallerKey(key: Uint8Array): void {
   validateKey(key);
-  storeAssert(
-    !isJournalKey(key),
-    "WITNZ_STORE_INVALID",
-    () => "the key 0xffff is the store's own (the writer's journal)",
-  );
+  if (equalBytes(key, WRITE_JOURNAL_KEY)) {
+    throw new StoreError(
+      "WITNZ_STORE_INVALID",
+      "the key 0xffff is the store's own (the writer's journal)",
+    );
+  }
 }
 
 export function validateKey(key: Uint8Array): void {

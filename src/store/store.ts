@@ -2,7 +2,7 @@ import { sha256 } from "../crypto/index.js";
 import { GENESIS_CHAIN_HASH, chainHash as nextChainHash } from "../hash/index.js";
 import { ByteArena } from "./arena.js";
 import { byteString, writeUint64 } from "./bytes.js";
-import { StoreError, storeAssert } from "./errors.js";
+import { isStoreError, StoreError, storeAssert } from "./errors.js";
 import type {
   KeyValueStore,
   WriteCondition,
@@ -276,7 +276,7 @@ async function ensureSchemaVersion(keyValueStore: KeyValueStore): Promise<void> 
       );
     } catch (error) {
       // Another process migrated it meanwhile: read the version again.
-      if (error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT") {
+      if (isStoreError(error, "WITNZ_STORE_CONFLICT")) {
         return ensureSchemaVersion(keyValueStore);
       }
       throw error;
@@ -1036,7 +1036,7 @@ class KeyValueWitnzStore implements WitnzStore {
     try {
       await this.keyValueStore.write(operations, conditions, options);
     } catch (error) {
-      if (error instanceof StoreError && error.code === "WITNZ_STORE_CONFLICT") {
+      if (isStoreError(error, "WITNZ_STORE_CONFLICT")) {
         const quoted = (names: Iterable<string>) =>
           [...names].map((name) => JSON.stringify(name)).join(", ");
         const reasons: string[] = [];

@@ -3,8 +3,8 @@
 import { describe, expect, test } from "vitest";
 import { CAPTURE_CONFIRMED_LSN_META, stageCaptureBaseline } from "../../src/capture/index.js";
 import { toLsn } from "../../src/postgres/index.js";
-import { openMemoryStore, type StoreBatch, type WitnzStore } from "../../src/store/index.js";
-import { bareIngester } from "./helpers.js";
+import { openMemoryStore, type WitnzStore } from "../../src/store/index.js";
+import { bareIngester, storeWithInitFirst } from "./helpers.js";
 
 function storedConfirmed(store: WitnzStore): bigint | undefined {
   const bytes = store.meta(CAPTURE_CONFIRMED_LSN_META);
@@ -53,21 +53,10 @@ describe("capture baseline", () => {
   test("a first start whose baseline commit loses to init's keeps init's", async () => {
     const store = await openMemoryStore();
     // init commits its baseline between the ingester's staging and its commit.
-    const commitAfterInit = async (batch: StoreBatch) => {
-      const init = store.batch();
-      stageCaptureBaseline(store, init, toLsn(0x2000n));
-      await store.commit(init);
-      return store.commit(batch);
-    };
-    const racing = new Proxy(store, {
-      get(target, property) {
-        if (property === "commit") return commitAfterInit;
-        const value = Reflect.get(target, property, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const ingester = bareIngester(racing);
+    const racing = storeWithInitFirst(store, toLsn(0x2000n));
+    const ingester = bareIngester(racing.store);
     await ingester.recordBaseline(toLsn(0x6000n));
+    expect(racing.initCommitted()).toBe(true);
     expect(storedConfirmed(store)).toBe(0x2000n);
     expect(ingester.knownLsn).toBe(0x2000n);
   });

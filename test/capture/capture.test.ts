@@ -10,7 +10,6 @@ import {
   CaptureRunner,
   type CaptureRunnerOptions,
   type Gap,
-  stageCaptureBaseline,
   type ViolationToRecord,
 } from "../../src/capture/index.js";
 import { resolveTable } from "../../src/catalog/index.js";
@@ -44,11 +43,11 @@ import {
   openLmdbKeyValueStore,
   openStore,
   openStoreOnKeyValueStore,
-  type StoreBatch,
   StoreError,
   type WitnzStore,
 } from "../../src/store/index.js";
 import { until } from "../support/until.js";
+import { storeWithInitFirst } from "./helpers.js";
 
 let server: TestPostgres;
 let client: pg.Client;
@@ -304,26 +303,9 @@ describe("capture", () => {
 
     const store = await openStore(join(directory, "store-baseline-race"));
     // init commits its baseline just as the node's first start commits its own.
-    let initCommitted = false;
-    const racing = new Proxy(store, {
-      get(target, property) {
-        if (property === "commit") {
-          return async (batch: StoreBatch) => {
-            if (!initCommitted) {
-              initCommitted = true;
-              const init = target.batch();
-              expect(stageCaptureBaseline(target, init, initPosition)).toBe(true);
-              await target.commit(init);
-            }
-            return target.commit(batch);
-          };
-        }
-        const value = Reflect.get(target, property, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const racing = storeWithInitFirst(store, initPosition);
     const gaps: Gap[] = [];
-    const capture = runner(racing, [], {
+    const capture = runner(racing.store, [], {
       slotName,
       protectedTables: ["public.audit_log"],
       onGap: (gap) => gaps.push(gap),
@@ -332,7 +314,7 @@ describe("capture", () => {
     await until(() => capture.state === "streaming", "the node to stream");
     await capture.stop();
 
-    expect(initCommitted).toBe(true);
+    expect(racing.initCommitted()).toBe(true);
     expect(gaps).toEqual([{ reason: "slot_advanced", fromLsn: initPosition, toLsn: advanced }]);
     await store.close();
   });
