@@ -16,7 +16,10 @@
 //     The ratio is capture rows/s over baseline rows/s; the goal is at least 0.7. A third slot
 //     is decoded with every hash the formats require computed too (each row encoded, its data
 //     hash, chain hash and Merkle leaf appended to a tree in memory), nothing stored: the most a
-//     capture doing that work on one thread could reach (`hashedRatio`).
+//     capture doing that work on one thread could reach (`hashedRatio`). CPU time per row of
+//     each process on the path (Linux): the decoding thread and the slot's walsender in both
+//     decodes; the node's main thread, all its threads and its walsender in capture; and the
+//     budget all of them share to reach the goal on this machine's cores.
 // (b) Detection latency: K single-row UPDATEs (200 by default, 50 with --quick) on the
 //     append-only table, one after the other, each from its COMMIT returning to the client until
 //     the node's webhook request for that primary key arrives at a local receiver. p50 and p99;
@@ -29,7 +32,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -89,6 +92,28 @@ export interface BenchCaptureResult {
      * shares the machine.
      */
     readonly nodeMainThreadCpuMicrosecondsPerRow: number | null;
+    /**
+     * CPU time per row of every process on the path (Linux; null elsewhere), each over its own
+     * run: the decoding process's main thread and the slot's walsender for the baseline and the
+     * hashed decode; the node's main thread, all its threads, and its slot's walsender for
+     * capture. With `cores`, the figures bound what any design could reach on this machine.
+     */
+    readonly cpuMicrosecondsPerRow: {
+      readonly baseline: DecodeCpu;
+      readonly decodeHashed: DecodeCpu;
+      readonly capture: {
+        readonly nodeMainThread: number | null;
+        readonly nodeAllThreads: number | null;
+        readonly walsender: number | null;
+      };
+    };
+    readonly cores: number;
+    /**
+     * cores x 1 s / (ratioGoalMin x baselineRowsPerSecond): the CPU time per row that every
+     * process on the path together (node, walsender) may spend for capture to reach the goal on
+     * this machine, if the work spread perfectly over every core.
+     */
+    readonly cpuBudgetAtGoalMicrosecondsPerRow: number;
   };
   readonly detection: {
     readonly updates: number;
@@ -117,6 +142,11 @@ const UPDATES_DEFAULT = 200;
 const UPDATES_QUICK = 50;
 const TRANSACTION_ROWS = 1000;
 const RATIO_GOAL_MIN = 0.7;
+
+interface DecodeCpu {
+  readonly decoder: number | null;
+  readonly walsender: number | null;
+}
 const DETECTION_P99_GOAL_MAX_MS = 250;
 const RSS_SAMPLE_INTERVAL_MS = 100;
 /** How often the chain head is read while waiting for capture to finish. */
@@ -129,6 +159,8 @@ const TABLE_DISPLAY_NAME = `public.${TABLE}`;
 const BASELINE_SLOT = "witnz_bench_baseline";
 /** A third slot for the breakdown: the same decode, plus every hash the formats require. */
 const HASHED_SLOT = "witnz_bench_hashed";
+/** The node's own slot: `witnz_<node id>`. */
+const NODE_SLOT = "witnz_bench";
 const BIN = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 
 export async function benchCapture(options: BenchCaptureOptions = {}): Promise<BenchCaptureResult> {
@@ -172,8 +204,10 @@ export async function benchCapture(options: BenchCaptureOptions = {}): Promise<B
     const insertMs = performance.now() - insertStart;
     const walBytes = Number((await currentLsn(client)) - walStart);
 
-    const baselineDecodeMs = await decodeSlot(server, BASELINE_SLOT, rows, false);
-    const decodeHashedMs = await decodeSlot(server, HASHED_SLOT, rows, true);
+    const baseline = await decodeSlot(server, client, BASELINE_SLOT, rows, false);
+    const decodeHashed = await decodeSlot(server, client, HASHED_SLOT, rows, true);
+    const baselineDecodeMs = baseline.ms;
+    const decodeHashedMs = decodeHashed.ms;
 
     const spawnedAt = performance.now();
     const stderr: string[] = [];
@@ -191,11 +225,12 @@ export async function benchCapture(options: BenchCaptureOptions = {}): Promise<B
     exited.catch(() => {});
     await Promise.race([waitForReady(httpPort), exited]);
     const readyAt = performance.now();
-    const cpuAtReadyMs = mainThreadCpuMs(node.pid!);
+    const walsender = await walsenderProcessId(client, NODE_SLOT);
+    const cpuAtReady = captureCpuMs(node.pid!, walsender);
     store = await openStore(join(directory, "data"));
     await Promise.race([waitForChain(store, rows), exited]);
     const captureMs = performance.now() - readyAt;
-    const cpuAtDoneMs = mainThreadCpuMs(node.pid!);
+    const cpuAtDone = captureCpuMs(node.pid!, walsender);
     sampler.stop();
     const peakBytes = sampler.peakBytes();
 
@@ -221,10 +256,25 @@ export async function benchCapture(options: BenchCaptureOptions = {}): Promise<B
         nodeStartupMs: round(readyAt - spawnedAt),
         breakdownMs: { decodeHashed: round(decodeHashedMs) },
         hashedRatio: round(baselineDecodeMs / decodeHashedMs, 2),
-        nodeMainThreadCpuMicrosecondsPerRow:
-          cpuAtReadyMs === null || cpuAtDoneMs === null
-            ? null
-            : round(((cpuAtDoneMs - cpuAtReadyMs) * 1000) / rows, 2),
+        nodeMainThreadCpuMicrosecondsPerRow: perRow(
+          cpuAtReady.mainThread,
+          cpuAtDone.mainThread,
+          rows,
+        ),
+        cpuMicrosecondsPerRow: {
+          baseline: baseline.cpu,
+          decodeHashed: decodeHashed.cpu,
+          capture: {
+            nodeMainThread: perRow(cpuAtReady.mainThread, cpuAtDone.mainThread, rows),
+            nodeAllThreads: perRow(cpuAtReady.allThreads, cpuAtDone.allThreads, rows),
+            walsender: perRow(cpuAtReady.walsender, cpuAtDone.walsender, rows),
+          },
+        },
+        cores: availableParallelism(),
+        cpuBudgetAtGoalMicrosecondsPerRow: round(
+          (availableParallelism() * 1_000_000) / (RATIO_GOAL_MIN * baselineRowsPerSecond),
+          2,
+        ),
       },
       detection: {
         updates,
@@ -263,11 +313,13 @@ export async function benchCapture(options: BenchCaptureOptions = {}): Promise<B
  */
 async function decodeSlot(
   server: TestPostgres,
+  client: pg.Client,
   slotName: string,
   rows: number,
   hash: boolean,
-): Promise<number> {
+): Promise<{ ms: number; cpu: DecodeCpu }> {
   const start = performance.now();
+  const decoderAtStart = threadCpuMs(process.pid, process.pid);
   const stream = await startReplicationStream({
     connection: { connectionString: server.connectionString },
     slotName,
@@ -300,7 +352,17 @@ async function decodeSlot(
         }
       } else if (message.kind === "commit" && inserts >= rows) break;
     }
-    return performance.now() - start;
+    const ms = performance.now() - start;
+    const decoderAtEnd = threadCpuMs(process.pid, process.pid);
+    // The walsender is this stream's own process: all its CPU time is this decode's.
+    const walsender = await walsenderProcessId(client, slotName);
+    return {
+      ms,
+      cpu: {
+        decoder: perRow(decoderAtStart, decoderAtEnd, rows),
+        walsender: perRow(0, walsender === null ? null : processCpuMs(walsender), rows),
+      },
+    };
   } finally {
     await stream.close();
   }
@@ -425,17 +487,47 @@ class RssSampler {
 /** Clock ticks per second of /proc/<pid>/task/<tid>/stat (USER_HZ, 100 on Linux). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** utime + stime of a process's main thread, in milliseconds; null without /proc. */
-function mainThreadCpuMs(processId: number): number | null {
+/** utime + stime of one thread, in milliseconds; null without /proc. */
+function threadCpuMs(processId: number, threadId: number): number | null {
+  return statCpuMs(`/proc/${processId}/task/${threadId}/stat`);
+}
+
+/** utime + stime of a whole process (every thread, live or ended), in milliseconds. */
+function processCpuMs(processId: number): number | null {
+  return statCpuMs(`/proc/${processId}/stat`);
+}
+
+function statCpuMs(path: string): number | null {
   let text: string;
   try {
-    text = readFileSync(`/proc/${processId}/task/${processId}/stat`, "utf8");
+    text = readFileSync(path, "utf8");
   } catch {
     return null;
   }
   // Fields after the command name, which ends with the last ")": state is field 3, utime 14.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+function captureCpuMs(nodeProcessId: number, walsender: number | null) {
+  return {
+    mainThread: threadCpuMs(nodeProcessId, nodeProcessId),
+    allThreads: processCpuMs(nodeProcessId),
+    walsender: walsender === null ? null : processCpuMs(walsender),
+  };
+}
+
+function perRow(startMs: number | null, endMs: number | null, rows: number): number | null {
+  return startMs === null || endMs === null ? null : round(((endMs - startMs) * 1000) / rows, 2);
+}
+
+/** The process streaming a slot to its active connection (a walsender); null when none. */
+async function walsenderProcessId(client: pg.Client, slotName: string): Promise<number | null> {
+  const result = await client.query<{ pid: number | null }>(
+    "SELECT active_pid AS pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+    [slotName],
+  );
+  return result.rows[0]?.pid ?? null;
 }
 
 async function waitForReady(httpPort: number): Promise<void> {
