@@ -22,6 +22,7 @@ export {
   type NodeValue,
   QUERY_CLOCK_SKEW_SECONDS,
   type QueryFields,
+  QueryReplayGuard,
   queryMessage,
   type SubmissionRequest,
   submissionEnvelope,

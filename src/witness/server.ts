@@ -71,6 +71,7 @@ export async function startWitnessServer(options: WitnessServerOptions): Promise
             customerId: request.customerId,
             nodeId: auth.nodeId,
             timeUnixSeconds: auth.timeUnixSeconds < 0n ? -1 : safeNumber(auth.timeUnixSeconds),
+            nonce: Buffer.from(auth.nonce).toString("hex"),
             ...asked,
           },
       auth?.signature ?? new Uint8Array(),

@@ -23,6 +23,7 @@ import {
   type NodeSequenceState,
   type NodeValue,
   type QueryFields,
+  QueryReplayGuard,
   type Rejection,
   type SubmissionRequest,
   type VerdictOutcome,
@@ -139,12 +140,14 @@ export class WitnessService {
   readonly #open = new Map<string, OpenCollection>();
   /** When each (customer, node) last had a submission admitted, since this process started. */
   readonly #lastSubmissionMs = new Map<string, number>();
+  readonly #queryNonces: QueryReplayGuard;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: WitnessServiceOptions) {
     this.#options = options;
     this.#kv = options.keyValueStore;
     this.#hooks = options.hooks ?? {};
+    this.#queryNonces = new QueryReplayGuard(Math.floor(options.clock() / 1000));
     const prefix = collectionPrefix();
     for (const [key, value] of this.#kv.range({ start: prefix, end: prefixEnd(prefix) })) {
       const { customer, table, size } = decodeCollectionKey(key);
@@ -308,13 +311,21 @@ export class WitnessService {
     return tables;
   }
 
-  /** Undefined when the query may be answered (a node of its customer signed it, recently). */
+  /**
+   * Undefined when the query may be answered: a node of its customer signed it, recently, and
+   * has not asked it before.
+   */
   authorizeQuery(fields: QueryFields | undefined, signature: Uint8Array): Rejection | undefined {
-    return checkQuery(
-      this.#options.registry,
-      fields,
-      signature,
-      Math.floor(this.#options.clock() / 1000),
+    const now = Math.floor(this.#options.clock() / 1000);
+    return (
+      checkQuery(this.#options.registry, fields, signature, now) ??
+      this.#queryNonces.admit(
+        fields!.customerId,
+        fields!.nodeId,
+        fields!.nonce,
+        fields!.timeUnixSeconds,
+        now,
+      )
     );
   }
 

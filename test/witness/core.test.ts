@@ -11,6 +11,7 @@ import {
   type EnvelopeObservation,
   type NodeRegistry,
   type QueryFields,
+  QueryReplayGuard,
   queryMessage,
   submissionEnvelope,
 } from "../../src/witness/index.js";
@@ -265,6 +266,7 @@ describe("queries", () => {
     customerId: CUSTOMER,
     nodeId: "node1",
     timeUnixSeconds: 1_763_900_000,
+    nonce: "00112233445566778899aabbccddeeff",
     table: TABLE,
     size: 42,
   };
@@ -273,13 +275,19 @@ describe("queries", () => {
 
   test("the signed text, line by line", () => {
     expect(queryMessage(fields).toString("utf8")).toBe(
-      `witnz-query/v1\nmethod GetVerdict\ncustomer "${CUSTOMER}"\nnode "node1"\ntime 1763900000\ntable "${TABLE}"\nsize 42\n`,
+      `witnz-query/v2\nmethod GetVerdict\ncustomer "${CUSTOMER}"\nnode "node1"\ntime 1763900000\nnonce 00112233445566778899aabbccddeeff\ntable "${TABLE}"\nsize 42\n`,
     );
     expect(
-      queryMessage({ method: "ListLatest", customerId: CUSTOMER, nodeId: "n", timeUnixSeconds: 7 })
+      queryMessage({
+        method: "ListLatest",
+        customerId: CUSTOMER,
+        nodeId: "n",
+        timeUnixSeconds: 7,
+        nonce: "ff".repeat(16),
+      })
         .toString("utf8")
         .split("\n")
-        .slice(5),
+        .slice(6),
     ).toEqual(["table -", "size -", ""]);
   });
 
@@ -317,10 +325,74 @@ describe("queries", () => {
       { size: 43 },
       { table: "public.other" },
       { method: "ListLatest" as const },
+      { nonce: "00112233445566778899aabbccddeefe" },
     ]) {
       expect(code(checkQuery(registry, { ...fields, ...other }, signature, now))).toBe(
         "WITNZ_WITNESS_SIGNATURE_INVALID",
       );
     }
+  });
+
+  test("refused without a nonce of 16 bytes in lowercase hex", () => {
+    for (const nonce of ["", "00112233", `${fields.nonce}00`, fields.nonce.toUpperCase()]) {
+      const unsigned = { ...fields, nonce };
+      const signed = ed25519Sign(node.signer.privateKey, queryMessage(unsigned));
+      expect(code(checkQuery(registry, unsigned, signed, fields.timeUnixSeconds))).toBe(
+        "WITNZ_WITNESS_QUERY_UNSIGNED",
+      );
+    }
+  });
+});
+
+describe("query replay guard", () => {
+  const started = 1_763_900_000;
+  const nonce = (index: number) => index.toString(16).padStart(32, "0");
+  const admit = (guard: QueryReplayGuard, node: string, index: number, time: number, now = time) =>
+    guard.admit(CUSTOMER, node, nonce(index), time, now)?.code;
+
+  test("a node's nonce is answered once while its query is in the window, again after", () => {
+    const guard = new QueryReplayGuard(started);
+    expect(admit(guard, "node1", 1, started + 10)).toBeUndefined();
+    expect(admit(guard, "node1", 1, started + 10, started + 20)).toBe("WITNZ_WITNESS_QUERY_REPLAY");
+    // The same nonce from another node, or of another customer, is another query.
+    expect(admit(guard, "node2", 1, started + 10)).toBeUndefined();
+    expect(guard.admit("other", "node1", nonce(1), started + 10, started + 10)).toBeUndefined();
+    // The last second the query is accepted (checkQuery's window), it is still a replay ...
+    expect(admit(guard, "node1", 1, started + 10, started + 310)).toBe(
+      "WITNZ_WITNESS_QUERY_REPLAY",
+    );
+    // ... past it, checkQuery refuses it as expired and the guard has dropped it.
+    expect(admit(guard, "node1", 1, started + 10, started + 311)).toBeUndefined();
+  });
+
+  test("queries signed before the witness started are refused: their nonces were not kept", () => {
+    const guard = new QueryReplayGuard(started);
+    expect(admit(guard, "node1", 1, started - 1, started + 1)).toBe("WITNZ_WITNESS_QUERY_EXPIRED");
+    expect(admit(guard, "node1", 1, started, started + 1)).toBeUndefined();
+  });
+
+  test("a node holds at most the per-node maximum of nonces in the window; others still ask", () => {
+    const guard = new QueryReplayGuard(started, 3);
+    for (const index of [1, 2, 3]) expect(admit(guard, "node1", index, started)).toBeUndefined();
+    expect(admit(guard, "node1", 4, started)).toBe("WITNZ_WITNESS_QUERY_RATE");
+    expect(admit(guard, "node2", 4, started)).toBeUndefined();
+    // Once the first three have left the window, node1 is answered again.
+    expect(admit(guard, "node1", 4, started + 301, started + 301)).toBeUndefined();
+    expect(admit(guard, "node1", 1, started + 301, started + 301)).toBeUndefined();
+  });
+
+  test("expired nonces of every node are dropped as time passes", () => {
+    const guard = new QueryReplayGuard(started, 2);
+    expect(admit(guard, "node1", 1, started)).toBeUndefined();
+    expect(admit(guard, "node1", 2, started + 200)).toBeUndefined();
+    expect(guard.held).toBe(2);
+    // Nothing has left the window yet.
+    expect(admit(guard, "node2", 1, started + 250)).toBeUndefined();
+    expect(guard.held).toBe(3);
+    // The next sweep (a minute later) drops node1's first although node1 asks nothing.
+    expect(admit(guard, "node2", 2, started + 310)).toBeUndefined();
+    expect(guard.held).toBe(3);
+    expect(admit(guard, "node2", 3, started + 700)).toBeUndefined();
+    expect(guard.held).toBe(1);
   });
 });

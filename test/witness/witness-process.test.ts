@@ -732,7 +732,7 @@ describe("witness processes", () => {
     }
   });
 
-  test("queries answer only a node of the customer, signed and recent", async () => {
+  test("queries answer only a node of the customer, signed, recent and once", async () => {
     const connection = client();
     const signed = (signer: { nodeId: string; privateKey: KeyObject }, nowMs?: number) =>
       queryAuth(signer, { method: "ListLatest", customerId: CUSTOMER }, nowMs);
@@ -745,11 +745,12 @@ describe("witness processes", () => {
         );
     const stranger = new FixtureNode("node1", "other-customer");
     try {
-      const answered = await connection.client.listLatest({
-        customerId: CUSTOMER,
-        auth: signed(querySigner()),
-      });
+      const auth = signed(querySigner());
+      const answered = await connection.client.listLatest({ customerId: CUSTOMER, auth });
       expect(answered.tables.length).toBeGreaterThan(0);
+      // The same signed query again (as one who recorded it would send it): refused.
+      expect(await refusal(auth)).toBe("WITNZ_WITNESS_QUERY_REPLAY");
+      expect(await refusal(signed(querySigner()))).toBe("answered");
       expect(await refusal(undefined)).toBe("WITNZ_WITNESS_QUERY_UNSIGNED");
       // A key the witness does not hold for node1 of this customer.
       expect(
@@ -774,6 +775,7 @@ describe("witness processes", () => {
       for (const code of [
         "WITNZ_WITNESS_QUERY_UNSIGNED",
         "WITNZ_WITNESS_QUERY_EXPIRED",
+        "WITNZ_WITNESS_QUERY_REPLAY",
         "WITNZ_WITNESS_NODE_UNKNOWN",
       ]) {
         expect(metrics).toMatch(

@@ -34,10 +34,12 @@ export {
   checkQuery,
   QUERY_CLOCK_SKEW_SECONDS,
   QUERY_HEADER,
+  QUERY_NONCE_BYTES,
   type QueryFields,
   type QueryMethod,
   queryMessage,
 } from "./query.js";
+export { QUERY_NONCES_PER_NODE_MAX, QueryReplayGuard } from "./query-replay.js";
 export {
   decideVote,
   majorityThreshold,

@@ -7,9 +7,12 @@ import type { NodeRegistry } from "./admission.js";
 import { type Rejection, reject } from "./codes.js";
 
 /** The first line: unmistakable for a checkpoint (decimal size) or a submission envelope. */
-export const QUERY_HEADER = "witnz-query/v1";
+export const QUERY_HEADER = "witnz-query/v2";
 /** How far the signing time may be from the witness's clock, either way. */
 export const QUERY_CLOCK_SKEW_SECONDS = 300;
+/** A query's nonce: this many random bytes, in the text as lowercase hex. */
+export const QUERY_NONCE_BYTES = 16;
+const NONCE_HEX = /^[0-9a-f]{32}$/;
 
 export type QueryMethod = "GetVerdict" | "ListLatest" | "GetCosignedCheckpoint";
 
@@ -18,6 +21,8 @@ export interface QueryFields {
   readonly customerId: string;
   readonly nodeId: string;
   readonly timeUnixSeconds: number;
+  /** QUERY_NONCE_BYTES random bytes as lowercase hex, never reused by the node. */
+  readonly nonce: string;
   /** GetVerdict and GetCosignedCheckpoint. */
   readonly table?: string;
   /** GetVerdict (0: the latest). */
@@ -31,6 +36,7 @@ export interface QueryFields {
  * customer "<customer id as a JSON string>"
  * node "<node id as a JSON string>"
  * time <decimal seconds since the Unix epoch>
+ * nonce <32 lowercase hex digits>
  * table "<table as a JSON string>" | table -
  * size <decimal> | size -
  * ```
@@ -43,6 +49,7 @@ export function queryMessage(fields: QueryFields): Buffer {
     `customer ${JSON.stringify(fields.customerId)}`,
     `node ${JSON.stringify(fields.nodeId)}`,
     `time ${fields.timeUnixSeconds}`,
+    `nonce ${fields.nonce}`,
     `table ${fields.table === undefined ? "-" : JSON.stringify(fields.table)}`,
     `size ${fields.size === undefined ? "-" : fields.size}`,
   ];
@@ -60,6 +67,12 @@ export function checkQuery(
     return reject(
       "WITNZ_WITNESS_QUERY_UNSIGNED",
       "queries must be signed by a node registered for the customer (auth)",
+    );
+  }
+  if (!NONCE_HEX.test(fields.nonce)) {
+    return reject(
+      "WITNZ_WITNESS_QUERY_UNSIGNED",
+      `queries must carry a nonce of ${QUERY_NONCE_BYTES} random bytes (auth.nonce)`,
     );
   }
   const verifier = registry.get(fields.customerId)?.get(fields.nodeId);
