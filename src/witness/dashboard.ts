@@ -244,7 +244,11 @@ export class WitnessVerdictReader {
           const response = await this.#connection(endpoint).client.listLatest(
             {
               customerId,
-              auth: queryAuth(querySigner, { method: "ListLatest", customerId }),
+              auth: queryAuth(querySigner, {
+                method: "ListLatest",
+                customerId,
+                witnessId: endpoint.id,
+              }),
             },
             { timeoutMs },
           );

@@ -12,7 +12,7 @@ export interface QuerySigner {
   readonly privateKey: KeyObject;
 }
 
-/** The `auth` field of a query, signed now (or at `nowMs`) with a fresh nonce. */
+/** The `auth` field of a query to the witness `fields.witnessId`, signed now (or at `nowMs`) with a fresh nonce. */
 export function queryAuth(
   signer: QuerySigner,
   fields: Omit<QueryFields, "nodeId" | "timeUnixSeconds" | "nonce">,
@@ -31,6 +31,7 @@ export function queryAuth(
   );
   return create(QueryAuthSchema, {
     nodeId: signer.nodeId,
+    witnessId: fields.witnessId,
     timeUnixSeconds: BigInt(timeUnixSeconds),
     signature,
     nonce,

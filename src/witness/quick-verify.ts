@@ -85,6 +85,7 @@ export async function quickVerify(options: QuickVerifyOptions): Promise<QuickVer
               auth: queryAuth(options.querySigner, {
                 method: "ListLatest",
                 customerId: options.customerId,
+                witnessId: endpoint.id,
               }),
             },
             { timeoutMs },
@@ -136,6 +137,7 @@ export async function quickVerify(options: QuickVerifyOptions): Promise<QuickVer
                   auth: queryAuth(options.querySigner, {
                     method: "GetVerdict",
                     customerId: options.customerId,
+                    witnessId: witness,
                     table,
                     size,
                   }),

@@ -16,6 +16,7 @@ const CONNECT_CODES: Record<WitnessRejectionCode, Code> = {
   WITNZ_WITNESS_CHECKPOINT_INVALID: Code.InvalidArgument,
   WITNZ_WITNESS_QUERY_UNSIGNED: Code.Unauthenticated,
   WITNZ_WITNESS_QUERY_EXPIRED: Code.Unauthenticated,
+  WITNZ_WITNESS_QUERY_MISDIRECTED: Code.InvalidArgument,
   WITNZ_WITNESS_QUERY_REPLAY: Code.Unauthenticated,
   WITNZ_WITNESS_QUERY_RATE: Code.ResourceExhausted,
 };

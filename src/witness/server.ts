@@ -56,20 +56,21 @@ export async function startWitnessServer(options: WitnessServerOptions): Promise
     return result;
   };
   // A query is answered only for a node of the customer asked about (core/query.ts).
-  const authorize = (
+  const authorize = async (
     method: QueryMethod,
     request: { customerId: string; auth?: QueryAuth | undefined },
     asked: Pick<QueryFields, "table" | "size"> = {},
-  ): void => {
+  ): Promise<void> => {
     metrics.requests.inc({ rpc: method });
     const { auth } = request;
-    const refusal = service.authorizeQuery(
+    const refusal = await service.authorizeQuery(
       auth === undefined
         ? undefined
         : {
             method,
             customerId: request.customerId,
             nodeId: auth.nodeId,
+            witnessId: auth.witnessId,
             timeUnixSeconds: auth.timeUnixSeconds < 0n ? -1 : safeNumber(auth.timeUnixSeconds),
             nonce: Buffer.from(auth.nonce).toString("hex"),
             ...asked,
@@ -111,7 +112,7 @@ export async function startWitnessServer(options: WitnessServerOptions): Promise
           });
         },
         getVerdict: async (request) => {
-          authorize("GetVerdict", request, {
+          await authorize("GetVerdict", request, {
             table: request.table,
             size: safeNumber(request.size),
           });
@@ -126,7 +127,7 @@ export async function startWitnessServer(options: WitnessServerOptions): Promise
           });
         },
         listLatest: async (request) => {
-          authorize("ListLatest", request);
+          await authorize("ListLatest", request);
           return create(ListLatestResponseSchema, {
             witnessId: service.witnessId,
             cosignerVerifierKey: options.cosignerVerifierKey,
@@ -138,7 +139,7 @@ export async function startWitnessServer(options: WitnessServerOptions): Promise
           });
         },
         getCosignedCheckpoint: async (request) => {
-          authorize("GetCosignedCheckpoint", request, { table: request.table });
+          await authorize("GetCosignedCheckpoint", request, { table: request.table });
           const cosigned = service.cosigned(request.customerId, request.table);
           return create(GetCosignedCheckpointResponseSchema, {
             found: cosigned !== undefined,

@@ -11,6 +11,7 @@ export const WitnessKeyTag = {
   nodeState: 0x05,
   cosignedAt: 0x06,
   latestVerdict: 0x07,
+  queryNonce: 0x08,
 } as const;
 type WitnessKeyTag = (typeof WitnessKeyTag)[keyof typeof WitnessKeyTag];
 
@@ -63,6 +64,9 @@ export const cosignedAtKey = (customer: string, table: string, size: number) =>
   new KeyWriter(WitnessKeyTag.cosignedAt).name(customer).name(table).size(size).bytes();
 export const nodeStateKey = (customer: string, node: string) =>
   new KeyWriter(WitnessKeyTag.nodeState).name(customer).name(node).bytes();
+export const queryNonceKey = (customer: string, node: string, nonce: string) =>
+  new KeyWriter(WitnessKeyTag.queryNonce).name(customer).name(node).name(nonce).bytes();
+export const queryNoncePrefix = () => new KeyWriter(WitnessKeyTag.queryNonce).bytes();
 
 /** The key just past every key that starts with `prefix`. */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
@@ -82,18 +86,42 @@ export function decodeCollectionKey(key: Uint8Array): {
   table: string;
   size: number;
 } {
-  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
-  let offset = 2;
-  const name = (): string => {
-    const length = view.getUint16(offset);
-    const text = decoder.decode(key.subarray(offset + 2, offset + 2 + length));
-    offset += 2 + length;
+  const reader = new KeyReader(key);
+  const customer = reader.name();
+  const table = reader.name();
+  return { customer, table, size: reader.size() };
+}
+
+/** Reads back (customer, node, nonce) from a query nonce key. */
+export function decodeQueryNonceKey(key: Uint8Array): {
+  customer: string;
+  node: string;
+  nonce: string;
+} {
+  const reader = new KeyReader(key);
+  return { customer: reader.name(), node: reader.name(), nonce: reader.name() };
+}
+
+class KeyReader {
+  readonly #key: Uint8Array;
+  readonly #view: DataView;
+  /** Past the two tag bytes. */
+  #offset = 2;
+  constructor(key: Uint8Array) {
+    this.#key = key;
+    this.#view = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  }
+  name(): string {
+    const length = this.#view.getUint16(this.#offset);
+    const text = decoder.decode(this.#key.subarray(this.#offset + 2, this.#offset + 2 + length));
+    this.#offset += 2 + length;
     return text;
-  };
-  const customer = name();
-  const table = name();
-  const size = Number(view.getBigUint64(offset));
-  return { customer, table, size };
+  }
+  size(): number {
+    const value = Number(this.#view.getBigUint64(this.#offset));
+    this.#offset += 8;
+    return value;
+  }
 }
 
 export const encodeJson = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));

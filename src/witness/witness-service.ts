@@ -2,7 +2,8 @@
 // LMDB before it answers, holds each vote once every expected node reported or the collection
 // timed out, cosigns the majority checkpoint when it is proved consistent with the last one it
 // cosigned, and puts an alert in the durable outbox for every verdict that is not unanimous.
-// Every change runs on one serial queue, so no two submissions or votes interleave.
+// Every change runs on one serial queue, so no two submissions or votes interleave; a query's
+// nonce, which no submission or vote reads, is written outside it.
 import { cosignCheckpoint, type NoteSigner } from "../checkpoint/index.js";
 import type {
   KeyValueStore,
@@ -36,11 +37,14 @@ import {
   cosignedKey,
   decodeCollectionKey,
   decodeJson,
+  decodeQueryNonceKey,
   encodeJson,
   latestVerdictKey,
   latestVerdictPrefix,
   nodeStateKey,
   prefixEnd,
+  queryNonceKey,
+  queryNoncePrefix,
   submissionKey,
   submissionPrefix,
   verdictKey,
@@ -127,6 +131,9 @@ interface OpenCollection {
   readonly firstSeenMs: number;
 }
 
+/** How often answered queries' nonces whose window is over are dropped, in seconds. */
+const NONCE_SWEEP_INTERVAL_SECONDS = 60;
+
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
 const unb64 = (text: string): Uint8Array => Buffer.from(text, "base64");
 const collectionId = (customer: string, table: string, size: number): string =>
@@ -141,13 +148,24 @@ export class WitnessService {
   /** When each (customer, node) last had a submission admitted, since this process started. */
   readonly #lastSubmissionMs = new Map<string, number>();
   readonly #queryNonces: QueryReplayGuard;
+  /** When the nonces whose window is over are next dropped (the first query sweeps). */
+  #nextNonceSweep = 0;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: WitnessServiceOptions) {
     this.#options = options;
     this.#kv = options.keyValueStore;
     this.#hooks = options.hooks ?? {};
-    this.#queryNonces = new QueryReplayGuard(Math.floor(options.clock() / 1000));
+    this.#queryNonces = new QueryReplayGuard();
+    const noncePrefix = queryNoncePrefix();
+    for (const [key, value] of this.#kv.range({
+      start: noncePrefix,
+      end: prefixEnd(noncePrefix),
+    })) {
+      const { customer, node, nonce } = decodeQueryNonceKey(key);
+      const { acceptedUntil } = decodeJson<{ acceptedUntil: number }>(value);
+      this.#queryNonces.restore({ customerId: customer, nodeId: node, nonce, acceptedUntil });
+    }
     const prefix = collectionPrefix();
     for (const [key, value] of this.#kv.range({ start: prefix, end: prefixEnd(prefix) })) {
       const { customer, table, size } = decodeCollectionKey(key);
@@ -312,21 +330,37 @@ export class WitnessService {
   }
 
   /**
-   * Undefined when the query may be answered: a node of its customer signed it, recently, and
-   * has not asked it before.
+   * Undefined when the query may be answered: a node of its customer signed it for this witness,
+   * recently, and has not asked it before. Its nonce is durable before it is answered.
    */
-  authorizeQuery(fields: QueryFields | undefined, signature: Uint8Array): Rejection | undefined {
+  async authorizeQuery(
+    fields: QueryFields | undefined,
+    signature: Uint8Array,
+  ): Promise<Rejection | undefined> {
     const now = Math.floor(this.#options.clock() / 1000);
-    return (
-      checkQuery(this.#options.registry, fields, signature, now) ??
-      this.#queryNonces.admit(
-        fields!.customerId,
-        fields!.nodeId,
-        fields!.nonce,
-        fields!.timeUnixSeconds,
-        now,
-      )
-    );
+    const refusal = checkQuery(this.#options.registry, this.witnessId, fields, signature, now);
+    if (refusal !== undefined) return refusal;
+    const { customerId, nodeId, nonce, timeUnixSeconds } = fields!;
+    const admitted = this.#queryNonces.admit(customerId, nodeId, nonce, timeUnixSeconds, now);
+    if ("ok" in admitted) return admitted;
+    const operations: WriteOperation[] = [
+      {
+        type: "put",
+        key: queryNonceKey(customerId, nodeId, nonce),
+        value: encodeJson({ acceptedUntil: admitted.acceptedUntil }),
+      },
+    ];
+    if (now >= this.#nextNonceSweep) {
+      this.#nextNonceSweep = now + NONCE_SWEEP_INTERVAL_SECONDS;
+      for (const dropped of this.#queryNonces.expire(now)) {
+        operations.push({
+          type: "delete",
+          key: queryNonceKey(dropped.customerId, dropped.nodeId, dropped.nonce),
+        });
+      }
+    }
+    await this.#kv.write(operations);
+    return undefined;
   }
 
   /** The latest `limit` verdicts of one table, newest (largest size) first. */

@@ -261,64 +261,57 @@ describe("queries", () => {
   const registry: NodeRegistry = new Map([
     [CUSTOMER, new Map([["node1", parseVerifierKey(node.verifierKey)]])],
   ]);
+  const WITNESS = "witness1";
   const fields: QueryFields = {
     method: "GetVerdict",
     customerId: CUSTOMER,
     nodeId: "node1",
+    witnessId: WITNESS,
     timeUnixSeconds: 1_763_900_000,
     nonce: "00112233445566778899aabbccddeeff",
     table: TABLE,
     size: 42,
   };
   const signature = ed25519Sign(node.signer.privateKey, queryMessage(fields));
-  const code = (result: ReturnType<typeof checkQuery>) => result?.code;
+  const check = (asked: QueryFields | undefined, signed: Uint8Array, now: number) =>
+    checkQuery(registry, WITNESS, asked, signed, now)?.code;
 
   test("the signed text, line by line", () => {
     expect(queryMessage(fields).toString("utf8")).toBe(
-      `witnz-query/v2\nmethod GetVerdict\ncustomer "${CUSTOMER}"\nnode "node1"\ntime 1763900000\nnonce 00112233445566778899aabbccddeeff\ntable "${TABLE}"\nsize 42\n`,
+      `witnz-query/v2\nmethod GetVerdict\ncustomer "${CUSTOMER}"\nnode "node1"\nwitness "witness1"\ntime 1763900000\nnonce 00112233445566778899aabbccddeeff\ntable "${TABLE}"\nsize 42\n`,
     );
     expect(
       queryMessage({
         method: "ListLatest",
         customerId: CUSTOMER,
         nodeId: "n",
+        witnessId: "w",
         timeUnixSeconds: 7,
         nonce: "ff".repeat(16),
       })
         .toString("utf8")
         .split("\n")
-        .slice(6),
+        .slice(7),
     ).toEqual(["table -", "size -", ""]);
   });
 
   test("answered within 300 s of the witness's clock, either way; refused past it", () => {
-    for (const now of [
-      fields.timeUnixSeconds,
-      fields.timeUnixSeconds - 300,
-      fields.timeUnixSeconds + 300,
-    ]) {
-      expect(checkQuery(registry, fields, signature, now)).toBeUndefined();
+    const time = fields.timeUnixSeconds;
+    for (const now of [time, time - 300, time + 300]) {
+      expect(check(fields, signature, now)).toBeUndefined();
     }
-    expect(code(checkQuery(registry, fields, signature, fields.timeUnixSeconds + 301))).toBe(
-      "WITNZ_WITNESS_QUERY_EXPIRED",
-    );
-    expect(code(checkQuery(registry, fields, signature, fields.timeUnixSeconds - 301))).toBe(
-      "WITNZ_WITNESS_QUERY_EXPIRED",
-    );
+    expect(check(fields, signature, time + 301)).toBe("WITNZ_WITNESS_QUERY_EXPIRED");
+    expect(check(fields, signature, time - 301)).toBe("WITNZ_WITNESS_QUERY_EXPIRED");
   });
 
   test("refused unsigned, from an unknown node or customer, or for another question", () => {
     const now = fields.timeUnixSeconds;
-    expect(code(checkQuery(registry, undefined, new Uint8Array(), now))).toBe(
-      "WITNZ_WITNESS_QUERY_UNSIGNED",
-    );
-    expect(code(checkQuery(registry, fields, new Uint8Array(), now))).toBe(
-      "WITNZ_WITNESS_QUERY_UNSIGNED",
-    );
-    expect(code(checkQuery(registry, { ...fields, nodeId: "node9" }, signature, now))).toBe(
+    expect(check(undefined, new Uint8Array(), now)).toBe("WITNZ_WITNESS_QUERY_UNSIGNED");
+    expect(check(fields, new Uint8Array(), now)).toBe("WITNZ_WITNESS_QUERY_UNSIGNED");
+    expect(check({ ...fields, nodeId: "node9" }, signature, now)).toBe(
       "WITNZ_WITNESS_NODE_UNKNOWN",
     );
-    expect(code(checkQuery(registry, { ...fields, customerId: "other" }, signature, now))).toBe(
+    expect(check({ ...fields, customerId: "other" }, signature, now)).toBe(
       "WITNZ_WITNESS_NODE_UNKNOWN",
     );
     for (const other of [
@@ -326,73 +319,112 @@ describe("queries", () => {
       { table: "public.other" },
       { method: "ListLatest" as const },
       { nonce: "00112233445566778899aabbccddeefe" },
+      { timeUnixSeconds: now + 1 },
     ]) {
-      expect(code(checkQuery(registry, { ...fields, ...other }, signature, now))).toBe(
+      expect(check({ ...fields, ...other }, signature, now)).toBe(
         "WITNZ_WITNESS_SIGNATURE_INVALID",
       );
     }
+  });
+
+  test("a query signed for another witness is refused by this one, naming both", () => {
+    const elsewhere = { ...fields, witnessId: "witness2" };
+    const signed = ed25519Sign(node.signer.privateKey, queryMessage(elsewhere));
+    const refusal = checkQuery(registry, WITNESS, elsewhere, signed, fields.timeUnixSeconds);
+    expect(refusal?.code).toBe("WITNZ_WITNESS_QUERY_MISDIRECTED");
+    expect(refusal?.message).toBe(
+      'the query was signed for witness "witness2"; this is "witness1"',
+    );
+    // Presented as this witness's: the signature covers the addressee.
+    expect(check({ ...elsewhere, witnessId: WITNESS }, signed, fields.timeUnixSeconds)).toBe(
+      "WITNZ_WITNESS_SIGNATURE_INVALID",
+    );
   });
 
   test("refused without a nonce of 16 bytes in lowercase hex", () => {
     for (const nonce of ["", "00112233", `${fields.nonce}00`, fields.nonce.toUpperCase()]) {
       const unsigned = { ...fields, nonce };
       const signed = ed25519Sign(node.signer.privateKey, queryMessage(unsigned));
-      expect(code(checkQuery(registry, unsigned, signed, fields.timeUnixSeconds))).toBe(
-        "WITNZ_WITNESS_QUERY_UNSIGNED",
-      );
+      expect(check(unsigned, signed, fields.timeUnixSeconds)).toBe("WITNZ_WITNESS_QUERY_UNSIGNED");
     }
   });
 });
 
 describe("query replay guard", () => {
-  const started = 1_763_900_000;
+  const T = 1_763_900_000;
   const nonce = (index: number) => index.toString(16).padStart(32, "0");
-  const admit = (guard: QueryReplayGuard, node: string, index: number, time: number, now = time) =>
-    guard.admit(CUSTOMER, node, nonce(index), time, now)?.code;
+  const admit = (
+    guard: QueryReplayGuard,
+    node: string,
+    index: number,
+    time: number,
+    now = time,
+  ) => {
+    const result = guard.admit(CUSTOMER, node, nonce(index), time, now);
+    return "ok" in result ? result.code : undefined;
+  };
 
-  test("a node's nonce is answered once while its query is in the window, again after", () => {
-    const guard = new QueryReplayGuard(started);
-    expect(admit(guard, "node1", 1, started + 10)).toBeUndefined();
-    expect(admit(guard, "node1", 1, started + 10, started + 20)).toBe("WITNZ_WITNESS_QUERY_REPLAY");
+  test("a node's nonce is answered once while its query is in the window", () => {
+    const guard = new QueryReplayGuard();
+    expect(guard.admit(CUSTOMER, "node1", nonce(1), T + 10, T + 10)).toEqual({
+      customerId: CUSTOMER,
+      nodeId: "node1",
+      nonce: nonce(1),
+      acceptedUntil: T + 310,
+    });
+    expect(admit(guard, "node1", 1, T + 10, T + 20)).toBe("WITNZ_WITNESS_QUERY_REPLAY");
     // The same nonce from another node, or of another customer, is another query.
-    expect(admit(guard, "node2", 1, started + 10)).toBeUndefined();
-    expect(guard.admit("other", "node1", nonce(1), started + 10, started + 10)).toBeUndefined();
-    // The last second the query is accepted (checkQuery's window), it is still a replay ...
-    expect(admit(guard, "node1", 1, started + 10, started + 310)).toBe(
-      "WITNZ_WITNESS_QUERY_REPLAY",
-    );
-    // ... past it, checkQuery refuses it as expired and the guard has dropped it.
-    expect(admit(guard, "node1", 1, started + 10, started + 311)).toBeUndefined();
+    expect(admit(guard, "node2", 1, T + 10, T + 20)).toBeUndefined();
+    expect("ok" in guard.admit("other", "node1", nonce(1), T + 10, T + 20)).toBe(false);
+    // The last second the query is accepted it is still a replay; past it, expired.
+    expect(admit(guard, "node1", 1, T + 10, T + 310)).toBe("WITNZ_WITNESS_QUERY_REPLAY");
+    expect(admit(guard, "node1", 1, T + 10, T + 311)).toBe("WITNZ_WITNESS_QUERY_EXPIRED");
   });
 
-  test("queries signed before the witness started are refused: their nonces were not kept", () => {
-    const guard = new QueryReplayGuard(started);
-    expect(admit(guard, "node1", 1, started - 1, started + 1)).toBe("WITNZ_WITNESS_QUERY_EXPIRED");
-    expect(admit(guard, "node1", 1, started, started + 1)).toBeUndefined();
+  test("a query signed ahead of the clock keeps its nonce until its own window is over", () => {
+    const guard = new QueryReplayGuard();
+    expect(admit(guard, "node1", 1, T + 300, T)).toBeUndefined();
+    expect(guard.expire(T + 599)).toEqual([]);
+    expect(admit(guard, "node1", 1, T + 300, T + 599)).toBe("WITNZ_WITNESS_QUERY_REPLAY");
+    expect(guard.expire(T + 601)).toHaveLength(1);
+  });
+
+  test("a clock that steps back does not reopen the window of a dropped nonce", () => {
+    const guard = new QueryReplayGuard();
+    expect(admit(guard, "node1", 1, T + 100, T + 100)).toBeUndefined();
+    // The clock jumps ahead: the nonce's window is over and it is dropped ...
+    expect(guard.expire(T + 1000).map((entry) => entry.nonce)).toEqual([nonce(1)]);
+    // ... and the clock is set back: the query is refused as expired, not answered again.
+    expect(admit(guard, "node1", 1, T + 100, T + 110)).toBe("WITNZ_WITNESS_QUERY_EXPIRED");
+  });
+
+  test("nonces restored from the store are refused again; expired ones are handed back", () => {
+    const guard = new QueryReplayGuard();
+    guard.restore({
+      customerId: CUSTOMER,
+      nodeId: "node1",
+      nonce: nonce(1),
+      acceptedUntil: T + 300,
+    });
+    guard.restore({
+      customerId: CUSTOMER,
+      nodeId: "node1",
+      nonce: nonce(2),
+      acceptedUntil: T + 10,
+    });
+    expect(admit(guard, "node1", 1, T, T + 5)).toBe("WITNZ_WITNESS_QUERY_REPLAY");
+    expect(guard.expire(T + 20).map((entry) => entry.nonce)).toEqual([nonce(2)]);
+    expect(guard.held).toBe(1);
   });
 
   test("a node holds at most the per-node maximum of nonces in the window; others still ask", () => {
-    const guard = new QueryReplayGuard(started, 3);
-    for (const index of [1, 2, 3]) expect(admit(guard, "node1", index, started)).toBeUndefined();
-    expect(admit(guard, "node1", 4, started)).toBe("WITNZ_WITNESS_QUERY_RATE");
-    expect(admit(guard, "node2", 4, started)).toBeUndefined();
+    const guard = new QueryReplayGuard(3);
+    for (const index of [1, 2, 3]) expect(admit(guard, "node1", index, T)).toBeUndefined();
+    expect(admit(guard, "node1", 4, T)).toBe("WITNZ_WITNESS_QUERY_RATE");
+    expect(admit(guard, "node2", 4, T)).toBeUndefined();
     // Once the first three have left the window, node1 is answered again.
-    expect(admit(guard, "node1", 4, started + 301, started + 301)).toBeUndefined();
-    expect(admit(guard, "node1", 1, started + 301, started + 301)).toBeUndefined();
-  });
-
-  test("expired nonces of every node are dropped as time passes", () => {
-    const guard = new QueryReplayGuard(started, 2);
-    expect(admit(guard, "node1", 1, started)).toBeUndefined();
-    expect(admit(guard, "node1", 2, started + 200)).toBeUndefined();
-    expect(guard.held).toBe(2);
-    // Nothing has left the window yet.
-    expect(admit(guard, "node2", 1, started + 250)).toBeUndefined();
+    expect(admit(guard, "node1", 4, T + 301)).toBeUndefined();
+    expect(admit(guard, "node1", 5, T + 301)).toBeUndefined();
     expect(guard.held).toBe(3);
-    // The next sweep (a minute later) drops node1's first although node1 asks nothing.
-    expect(admit(guard, "node2", 2, started + 310)).toBeUndefined();
-    expect(guard.held).toBe(3);
-    expect(admit(guard, "node2", 3, started + 700)).toBeUndefined();
-    expect(guard.held).toBe(1);
   });
 });

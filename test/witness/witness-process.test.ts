@@ -159,7 +159,13 @@ async function verdictAt(witness: WitnessProcess, table: string, size: number) {
       customerId: CUSTOMER,
       table,
       size: BigInt(size),
-      auth: queryAuth(querySigner(), { method: "GetVerdict", customerId: CUSTOMER, table, size }),
+      auth: queryAuth(querySigner(), {
+        method: "GetVerdict",
+        customerId: CUSTOMER,
+        witnessId: witness.id,
+        table,
+        size,
+      }),
     });
     return response.found ? response.verdict : undefined;
   } finally {
@@ -540,6 +546,7 @@ describe("witness processes", () => {
       auth: queryAuth(querySigner(), {
         method: "GetCosignedCheckpoint",
         customerId: CUSTOMER,
+        witnessId: "witness1",
         table,
       }),
     });
@@ -684,6 +691,7 @@ describe("witness processes", () => {
             auth: queryAuth(querySigner(), {
               method: "GetVerdict",
               customerId: CUSTOMER,
+              witnessId: endpoint.id,
               table: "public.t_tls",
               size: 3,
             }),
@@ -708,7 +716,11 @@ describe("witness processes", () => {
               .listLatest(
                 {
                   customerId: CUSTOMER,
-                  auth: queryAuth(querySigner(), { method: "ListLatest", customerId: CUSTOMER }),
+                  auth: queryAuth(querySigner(), {
+                    method: "ListLatest",
+                    customerId: CUSTOMER,
+                    witnessId: stranger.id,
+                  }),
                 },
                 { timeoutMs: 5_000 },
               )
@@ -732,10 +744,14 @@ describe("witness processes", () => {
     }
   });
 
-  test("queries answer only a node of the customer, signed, recent and once", async () => {
-    const connection = client();
+  test("queries answer only a node of the customer, signed for the witness, recent and once", async () => {
+    let connection = client();
     const signed = (signer: { nodeId: string; privateKey: KeyObject }, nowMs?: number) =>
-      queryAuth(signer, { method: "ListLatest", customerId: CUSTOMER }, nowMs);
+      queryAuth(
+        signer,
+        { method: "ListLatest", customerId: CUSTOMER, witnessId: "witness1" },
+        nowMs,
+      );
     const refusal = (auth: ReturnType<typeof signed> | undefined) =>
       connection.client
         .listLatest({ customerId: CUSTOMER, ...(auth === undefined ? {} : { auth }) })
@@ -751,6 +767,24 @@ describe("witness processes", () => {
       // The same signed query again (as one who recorded it would send it): refused.
       expect(await refusal(auth)).toBe("WITNZ_WITNESS_QUERY_REPLAY");
       expect(await refusal(signed(querySigner()))).toBe("answered");
+      // ... by another witness, for which it was not signed ...
+      const other = connectWitness({ id: "witness2", url: witnesses[1]!.url });
+      try {
+        const misdirected = await other.client.listLatest({ customerId: CUSTOMER, auth }).then(
+          () => "answered",
+          (error: unknown) => rejectionCodeOf(error) ?? String(error),
+        );
+        expect(misdirected).toBe("WITNZ_WITNESS_QUERY_MISDIRECTED");
+      } finally {
+        other.close();
+      }
+      // ... and by the same witness restarted: its answered nonces are in its store.
+      connection.close();
+      await witnesses[0]!.stop();
+      await witnesses[0]!.start();
+      connection = client();
+      expect(await refusal(auth)).toBe("WITNZ_WITNESS_QUERY_REPLAY");
+      expect(await refusal(signed(querySigner()))).toBe("answered");
       expect(await refusal(undefined)).toBe("WITNZ_WITNESS_QUERY_UNSIGNED");
       // A key the witness does not hold for node1 of this customer.
       expect(
@@ -763,6 +797,7 @@ describe("witness processes", () => {
       const forVerdict = queryAuth(querySigner(), {
         method: "GetVerdict",
         customerId: CUSTOMER,
+        witnessId: "witness1",
         table: "public.t_unanimous",
         size: 5,
       });

@@ -1,42 +1,66 @@
 // A witness answers each signed query once. A query is accepted within QUERY_CLOCK_SKEW_SECONDS
-// of its signing time, so the nonces of a node's queries answered are kept until their signing
-// time has left that window; a nonce seen again before then is a replay. The nonces live in
-// memory: a restarted witness has forgotten them, so it refuses queries signed before the second
-// it started. Each node may hold QUERY_NONCES_PER_NODE_MAX nonces at once, which bounds memory
-// (only nodes whose signature verified get here) and sets a rate: that many queries per window.
-
+// of its signing time, so the nonce of each query answered is kept until its signing time has
+// left that window; the same nonce from the same node before then is a replay. The witness keeps
+// the nonces in its store too (witness-service.ts) and restores them here when it starts, so a
+// restart forgets nothing.
+//
+// A window is measured against the latest time the witness's clock has read: a nonce dropped
+// because the clock read past its window stays refused if the clock then steps back (a query
+// signed that long before the latest reading is refused as expired). Each node may hold
+// QUERY_NONCES_PER_NODE_MAX nonces at once, which bounds memory (only nodes whose signature
+// verified get here) and sets a rate: that many queries per window.
 import { type Rejection, reject } from "./codes.js";
 import { QUERY_CLOCK_SKEW_SECONDS } from "./query.js";
 
 /** Queries one node may have answered within a window of QUERY_CLOCK_SKEW_SECONDS (33 per s). */
 export const QUERY_NONCES_PER_NODE_MAX = 10_000;
-/** How often expired nonces of every node are dropped. */
-const SWEEP_INTERVAL_SECONDS = 60;
+
+/** One answered query's nonce, as the store keeps it. */
+export interface QueryNonce {
+  readonly customerId: string;
+  readonly nodeId: string;
+  readonly nonce: string;
+  /** The last second (Unix) at which its query is accepted: its signing time + the window. */
+  readonly acceptedUntil: number;
+}
+
+interface NodeNonces {
+  readonly customerId: string;
+  readonly nodeId: string;
+  readonly nonces: Map<string, number>;
+  /** No nonce of the node expires before this second (a lower bound). */
+  earliestExpiry: number;
+}
 
 export class QueryReplayGuard {
-  readonly #startedUnixSeconds: number;
   readonly #perNodeMax: number;
-  /** JSON [customer, node] -> nonce -> the last second at which its query is still accepted. */
-  readonly #nonces = new Map<string, Map<string, number>>();
-  #nextSweep: number;
+  /** JSON [customer, node] -> that node's nonces. */
+  readonly #nodes = new Map<string, NodeNonces>();
+  /** The latest second the clock has read (never moves back). */
+  #latest = Number.NEGATIVE_INFINITY;
 
-  constructor(startedUnixSeconds: number, perNodeMax: number = QUERY_NONCES_PER_NODE_MAX) {
-    this.#startedUnixSeconds = startedUnixSeconds;
+  constructor(perNodeMax: number = QUERY_NONCES_PER_NODE_MAX) {
     this.#perNodeMax = perNodeMax;
-    this.#nextSweep = startedUnixSeconds + SWEEP_INTERVAL_SECONDS;
   }
 
   /** How many nonces are held, across every node. */
   get held(): number {
     let count = 0;
-    for (const nonces of this.#nonces.values()) count += nonces.size;
+    for (const node of this.#nodes.values()) count += node.nonces.size;
     return count;
   }
 
+  /** Takes back a nonce the store kept (when the witness starts). */
+  restore(entry: QueryNonce): void {
+    const node = this.#node(entry.customerId, entry.nodeId);
+    node.nonces.set(entry.nonce, entry.acceptedUntil);
+    node.earliestExpiry = Math.min(node.earliestExpiry, entry.acceptedUntil);
+  }
+
   /**
-   * Records the nonce of a query whose signature and time were checked (checkQuery); undefined
-   * when it may be answered, the refusal when it was answered before or cannot be told apart
-   * from a replay.
+   * Records the nonce of a query whose signature and time checkQuery accepted: the entry to keep
+   * when it may be answered, the refusal when it was answered before (or its window is over by
+   * the latest clock reading, or its node asked too many).
    */
   admit(
     customerId: string,
@@ -44,47 +68,76 @@ export class QueryReplayGuard {
     nonce: string,
     timeUnixSeconds: number,
     nowUnixSeconds: number,
-  ): Rejection | undefined {
-    if (timeUnixSeconds < this.#startedUnixSeconds) {
+  ): Rejection | QueryNonce {
+    const latest = this.#advance(nowUnixSeconds);
+    const acceptedUntil = timeUnixSeconds + QUERY_CLOCK_SKEW_SECONDS;
+    if (acceptedUntil < latest) {
       return reject(
         "WITNZ_WITNESS_QUERY_EXPIRED",
-        `the query was signed at ${timeUnixSeconds}, before this witness started (${this.#startedUnixSeconds}); sign it again`,
+        `the query was signed at ${timeUnixSeconds}, more than ${QUERY_CLOCK_SKEW_SECONDS} s before this witness's clock read ${latest}`,
       );
     }
-    if (nowUnixSeconds >= this.#nextSweep) {
-      for (const [node, nonces] of this.#nonces) {
-        dropExpired(nonces, nowUnixSeconds);
-        if (nonces.size === 0) this.#nonces.delete(node);
-      }
-      this.#nextSweep = nowUnixSeconds + SWEEP_INTERVAL_SECONDS;
-    }
-    const node = JSON.stringify([customerId, nodeId]);
-    let nonces = this.#nonces.get(node);
-    if (nonces === undefined) {
-      nonces = new Map();
-      this.#nonces.set(node, nonces);
-    }
-    const acceptedUntil = nonces.get(nonce);
-    if (acceptedUntil !== undefined && acceptedUntil >= nowUnixSeconds) {
+    const node = this.#node(customerId, nodeId);
+    if (node.nonces.has(nonce)) {
       return reject(
         "WITNZ_WITNESS_QUERY_REPLAY",
         `node ${JSON.stringify(nodeId)} already asked a query with nonce ${nonce}`,
       );
     }
-    if (nonces.size >= this.#perNodeMax) dropExpired(nonces, nowUnixSeconds);
-    if (nonces.size >= this.#perNodeMax) {
-      return reject(
-        "WITNZ_WITNESS_QUERY_RATE",
-        `node ${JSON.stringify(nodeId)} asked ${nonces.size} queries within ${QUERY_CLOCK_SKEW_SECONDS} s; ask again later`,
-      );
+    if (node.nonces.size >= this.#perNodeMax) {
+      this.#dropExpired(node, latest);
+      if (node.nonces.size >= this.#perNodeMax) {
+        return reject(
+          "WITNZ_WITNESS_QUERY_RATE",
+          `node ${JSON.stringify(nodeId)} asked ${node.nonces.size} queries within ${QUERY_CLOCK_SKEW_SECONDS} s; ask again after ${node.earliestExpiry}`,
+        );
+      }
     }
-    nonces.set(nonce, timeUnixSeconds + QUERY_CLOCK_SKEW_SECONDS);
-    return undefined;
+    node.nonces.set(nonce, acceptedUntil);
+    node.earliestExpiry = Math.min(node.earliestExpiry, acceptedUntil);
+    return { customerId, nodeId, nonce, acceptedUntil };
   }
-}
 
-function dropExpired(nonces: Map<string, number>, nowUnixSeconds: number): void {
-  for (const [nonce, acceptedUntil] of nonces) {
-    if (acceptedUntil < nowUnixSeconds) nonces.delete(nonce);
+  /** Drops every nonce whose window is over at `nowUnixSeconds`; returns them (for the store). */
+  expire(nowUnixSeconds: number): QueryNonce[] {
+    const latest = this.#advance(nowUnixSeconds);
+    const dropped: QueryNonce[] = [];
+    for (const [key, node] of this.#nodes) {
+      dropped.push(...this.#dropExpired(node, latest));
+      if (node.nonces.size === 0) this.#nodes.delete(key);
+    }
+    return dropped;
+  }
+
+  #advance(nowUnixSeconds: number): number {
+    this.#latest = Math.max(this.#latest, nowUnixSeconds);
+    return this.#latest;
+  }
+
+  #node(customerId: string, nodeId: string): NodeNonces {
+    const key = JSON.stringify([customerId, nodeId]);
+    let node = this.#nodes.get(key);
+    if (node === undefined) {
+      node = { customerId, nodeId, nonces: new Map(), earliestExpiry: Number.POSITIVE_INFINITY };
+      this.#nodes.set(key, node);
+    }
+    return node;
+  }
+
+  /** Scans a node's nonces only once one of them can have expired. */
+  #dropExpired(node: NodeNonces, latest: number): QueryNonce[] {
+    if (node.earliestExpiry >= latest) return [];
+    const dropped: QueryNonce[] = [];
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [nonce, acceptedUntil] of node.nonces) {
+      if (acceptedUntil < latest) {
+        node.nonces.delete(nonce);
+        dropped.push({ customerId: node.customerId, nodeId: node.nodeId, nonce, acceptedUntil });
+      } else {
+        earliest = Math.min(earliest, acceptedUntil);
+      }
+    }
+    node.earliestExpiry = earliest;
+    return dropped;
   }
 }

@@ -20,6 +20,8 @@ export interface QueryFields {
   readonly method: QueryMethod;
   readonly customerId: string;
   readonly nodeId: string;
+  /** The witness asked: a query signed for one witness is refused by every other. */
+  readonly witnessId: string;
   readonly timeUnixSeconds: number;
   /** QUERY_NONCE_BYTES random bytes as lowercase hex, never reused by the node. */
   readonly nonce: string;
@@ -31,10 +33,11 @@ export interface QueryFields {
 
 /**
  * ```
- * witnz-query/v1
+ * witnz-query/v2
  * method <GetVerdict | ListLatest | GetCosignedCheckpoint>
  * customer "<customer id as a JSON string>"
  * node "<node id as a JSON string>"
+ * witness "<witness id as a JSON string>"
  * time <decimal seconds since the Unix epoch>
  * nonce <32 lowercase hex digits>
  * table "<table as a JSON string>" | table -
@@ -48,6 +51,7 @@ export function queryMessage(fields: QueryFields): Buffer {
     `method ${fields.method}`,
     `customer ${JSON.stringify(fields.customerId)}`,
     `node ${JSON.stringify(fields.nodeId)}`,
+    `witness ${JSON.stringify(fields.witnessId)}`,
     `time ${fields.timeUnixSeconds}`,
     `nonce ${fields.nonce}`,
     `table ${fields.table === undefined ? "-" : JSON.stringify(fields.table)}`,
@@ -56,9 +60,13 @@ export function queryMessage(fields: QueryFields): Buffer {
   return Buffer.from(`${lines.join("\n")}\n`, "utf8");
 }
 
-/** Undefined when the query may be answered; the refusal otherwise. */
+/**
+ * Undefined when the query's signature, addressee and time let it be answered by the witness
+ * `witnessId`; the refusal otherwise. Whether it was answered before is QueryReplayGuard's.
+ */
 export function checkQuery(
   registry: NodeRegistry,
+  witnessId: string,
   fields: QueryFields | undefined,
   signature: Uint8Array,
   nowUnixSeconds: number,
@@ -73,6 +81,12 @@ export function checkQuery(
     return reject(
       "WITNZ_WITNESS_QUERY_UNSIGNED",
       `queries must carry a nonce of ${QUERY_NONCE_BYTES} random bytes (auth.nonce)`,
+    );
+  }
+  if (fields.witnessId !== witnessId) {
+    return reject(
+      "WITNZ_WITNESS_QUERY_MISDIRECTED",
+      `the query was signed for witness ${JSON.stringify(fields.witnessId)}; this is ${JSON.stringify(witnessId)}`,
     );
   }
   const verifier = registry.get(fields.customerId)?.get(fields.nodeId);
