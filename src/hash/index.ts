@@ -1,5 +1,12 @@
 export { chainHash, dataHash, extendChain, GENESIS_CHAIN_HASH } from "./chain.js";
-export { decodePrimaryKey, encodePrimaryKey } from "./primary-key.js";
+export {
+  decodePrimaryKey,
+  encodePrimaryKey,
+  PRIMARY_KEY_DIGEST_PREFIX,
+  PRIMARY_KEY_DIGEST_TAG,
+  PRIMARY_KEY_INLINE_BYTES_MAX,
+  primaryKeyDigestForm,
+} from "./primary-key.js";
 export { RowEncoder } from "./row-encoder.js";
 export {
   decodeRow,

@@ -1,11 +1,25 @@
 // Primary key bytes: the key under which the store indexes a row's sequence number. Same part
-// layout as the row encoding, so two different keys never share bytes.
+// layout as the row encoding, so two different keys never share bytes. A key whose encoding is
+// longer than PRIMARY_KEY_INLINE_BYTES_MAX (PostgreSQL accepts far longer ones: a compressible
+// text key, a wide composite) is kept as its digest form instead: PRIMARY_KEY_DIGEST_TAG then the
+// SHA-256 of the full encoding, 33 bytes, which no encoding of version 1 can equal.
+import { SHA256_BYTES, sha256 } from "../crypto/index.js";
 import type { TextValue } from "./row-encoding.js";
 import { RowEncodingError } from "./row-encoding.js";
 
 const PRIMARY_KEY_ENCODING_VERSION = 1;
+/** The longest encoding kept as it is; the store's limit for a primary key is this too. */
+export const PRIMARY_KEY_INLINE_BYTES_MAX = 1024;
+/** The first byte of a digest form. */
+export const PRIMARY_KEY_DIGEST_TAG = 0x80;
+const DIGEST_FORM_BYTES = 1 + SHA256_BYTES;
+/** How a key in digest form is reported: this prefix, then the digest in hex. */
+export const PRIMARY_KEY_DIGEST_PREFIX = "sha256:";
 
-/** u8 version, u16 count, then per value: u8 tag (0 NULL, 1 text) and u32 length + UTF-8 bytes. */
+/**
+ * u8 version, u16 count, then per value: u8 tag (0 NULL, 1 text) and u32 length + UTF-8 bytes;
+ * or, when that is longer than PRIMARY_KEY_INLINE_BYTES_MAX, its digest form.
+ */
 export function encodePrimaryKey(values: readonly TextValue[]): Buffer {
   if (values.length === 0 || values.length > 0xffff) {
     throw new RowEncodingError(`a primary key has 1 to 65535 columns, got ${values.length}`);
@@ -27,12 +41,26 @@ export function encodePrimaryKey(values: readonly TextValue[]): Buffer {
     out.set(part, offset);
     offset += part.length;
   }
+  return out.length > PRIMARY_KEY_INLINE_BYTES_MAX ? primaryKeyDigestForm(out) : out;
+}
+
+/** PRIMARY_KEY_DIGEST_TAG || SHA-256(encoding): the form of an encoding too long to keep. */
+export function primaryKeyDigestForm(encoding: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(DIGEST_FORM_BYTES);
+  out[0] = PRIMARY_KEY_DIGEST_TAG;
+  out.set(sha256(encoding), 1);
   return out;
 }
 
-/** The primary key's text values, for reports (`["42"]`, `["a", "7"]`). */
+/**
+ * The primary key's text values, for reports (`["42"]`, `["a", "7"]`); a key in digest form is
+ * one value, PRIMARY_KEY_DIGEST_PREFIX and the digest in hex (`["sha256:9f86…"]`).
+ */
 export function decodePrimaryKey(bytes: Uint8Array): (string | null)[] {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buffer.length === DIGEST_FORM_BYTES && buffer[0] === PRIMARY_KEY_DIGEST_TAG) {
+    return [`${PRIMARY_KEY_DIGEST_PREFIX}${buffer.toString("hex", 1)}`];
+  }
   if (buffer.length < 3 || buffer.readUInt8(0) !== PRIMARY_KEY_ENCODING_VERSION) {
     throw new RowEncodingError("not an encoded primary key");
   }

@@ -15,7 +15,7 @@ export const WRITE_CONDITIONS_MAX = 1024;
 export const TABLE_NAME_BYTES_MAX = 512;
 /** Encoded table names kept for reuse by the key encoders. */
 export const TABLE_NAME_CACHE_ENTRIES_MAX = 256;
-/** An encoded primary key; longer keys belong hashed, by the caller. */
+/** An encoded primary key; longer keys come in their digest form (encodePrimaryKey). */
 export const PRIMARY_KEY_BYTES_MAX = 1024;
 /** A meta entry's name in UTF-8. */
 export const META_NAME_BYTES_MAX = 128;

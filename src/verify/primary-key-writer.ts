@@ -1,8 +1,13 @@
 // A row's primary key bytes (encodePrimaryKey, docs/design/row-encoding.md) written from a COPY
 // row's offsets into one reused buffer, so that comparing a row's key with a chain entry's
-// allocates nothing. test/verify/row-hasher.test.ts checks the bytes against encodePrimaryKey.
+// allocates nothing. test/verify/row-hasher.test.ts checks the bytes against encodePrimaryKey,
+// whose digest form it takes too for a key too long to keep.
 
-import { encodePrimaryKey } from "../hash/index.js";
+import {
+  encodePrimaryKey,
+  PRIMARY_KEY_INLINE_BYTES_MAX,
+  primaryKeyDigestForm,
+} from "../hash/index.js";
 import type { CopyRowView } from "../postgres/index.js";
 
 const TAG_NULL = 0x00;
@@ -50,6 +55,11 @@ export class PrimaryKeyWriter {
       out[offset++] = (length >>> 8) & 0xff;
       out[offset++] = length & 0xff;
       for (let index = start; index < end; index++) out[offset++] = row.bytes[index]!;
+    }
+    if (offset > PRIMARY_KEY_INLINE_BYTES_MAX) {
+      const digestForm = primaryKeyDigestForm(out.subarray(0, offset));
+      out.set(digestForm, 0);
+      offset = digestForm.length;
     }
     this.length = offset;
   }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import {
@@ -9,6 +10,8 @@ import {
   encodeRow,
   extendChain,
   GENESIS_CHAIN_HASH,
+  PRIMARY_KEY_DIGEST_TAG,
+  PRIMARY_KEY_INLINE_BYTES_MAX,
   RowEncodingError,
   type RowImage,
 } from "../../src/hash/index.js";
@@ -183,6 +186,34 @@ describe("primary key bytes", () => {
     expect(() => encodePrimaryKey([])).toThrow("a primary key has 1 to 65535 columns, got 0");
     expect(() => decodePrimaryKey(Buffer.from("0100010100000009", "hex"))).toThrow(
       "truncated primary key",
+    );
+  });
+
+  test("a key whose encoding is over 1024 bytes is kept in its digest form, reported by digest", () => {
+    // 3 header bytes + 1 tag + 4 length + the text: 1016 characters encode in exactly 1024 bytes.
+    const longest = ["x".repeat(1016)];
+    expect(encodePrimaryKey(longest)).toHaveLength(PRIMARY_KEY_INLINE_BYTES_MAX);
+    expect(decodePrimaryKey(encodePrimaryKey(longest))).toEqual(longest);
+    for (const key of [["x".repeat(1017)], ["a".repeat(600), "b".repeat(600)], ["é".repeat(600)]]) {
+      const full = Buffer.concat([
+        Buffer.of(1, 0, key.length),
+        ...key.map((value) => {
+          const text = Buffer.from(value, "utf8");
+          const length = Buffer.alloc(4);
+          length.writeUInt32BE(text.length);
+          return Buffer.concat([Buffer.of(1), length, text]);
+        }),
+      ]);
+      const digest = createHash("sha256").update(full).digest();
+      const encoded = encodePrimaryKey(key);
+      expect(Buffer.from(encoded)).toEqual(
+        Buffer.concat([Buffer.of(PRIMARY_KEY_DIGEST_TAG), digest]),
+      );
+      expect(decodePrimaryKey(encoded)).toEqual([`sha256:${digest.toString("hex")}`]);
+    }
+    // Two long keys that differ in their last byte have different digest forms.
+    expect(encodePrimaryKey(["x".repeat(2000) + "a"])).not.toEqual(
+      encodePrimaryKey(["x".repeat(2000) + "b"]),
     );
   });
 });

@@ -102,6 +102,22 @@ describe("digestRow and PrimaryKeyWriter", () => {
     );
   });
 
+  test("a key too long to keep is written in encodePrimaryKey's digest form", () => {
+    const values = ["k".repeat(700), "v", "m".repeat(400)].map((text) => Buffer.from(text));
+    const key = new PrimaryKeyWriter([0, 2]);
+    const parser = new CopyTextParser(values.length);
+    let rows = 0;
+    parser.pushRows(copyLine(values, false), (row) => {
+      rows += 1;
+      key.write(row);
+      const expected = encodePrimaryKey([values[0]!, values[2]!]);
+      expect(expected).toHaveLength(33);
+      expect(Buffer.from(key.bytes())).toEqual(expected);
+      expect(key.equalsRange(expected, 0, expected.length)).toBe(true);
+    });
+    expect(rows).toBe(1);
+  });
+
   test("sameDigest refuses a different or missing hash", () => {
     const hasher = new RowHasher("public", "t", ["a"]);
     const parser = new CopyTextParser(1);
