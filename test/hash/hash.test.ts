@@ -212,8 +212,8 @@ describe("primary key bytes", () => {
       expect(decodePrimaryKey(encoded)).toEqual([`sha256:${digest.toString("hex")}`]);
     }
     // Two long keys that differ in their last byte have different digest forms.
-    expect(encodePrimaryKey(["x".repeat(2000) + "a"])).not.toEqual(
-      encodePrimaryKey(["x".repeat(2000) + "b"]),
+    expect(encodePrimaryKey([`${"x".repeat(2000)}a`])).not.toEqual(
+      encodePrimaryKey([`${"x".repeat(2000)}b`]),
     );
   });
 });
