@@ -6,6 +6,7 @@ import type pg from "pg";
 export type CatalogErrorCode =
   | "WITNZ_TABLE_NOT_FOUND"
   | "WITNZ_TABLE_NO_PRIMARY_KEY"
+  | "WITNZ_TABLE_UNSUPPORTED"
   | "WITNZ_TABLE_NAME_INVALID"
   | "WITNZ_TABLE_LAYOUT_INVALID";
 
@@ -78,12 +79,11 @@ export async function resolveTable(
     [schema, table],
   );
   const relation = found.rows[0];
-  if (relation === undefined || !["r", "p"].includes(relation.relkind)) {
-    throw new CatalogError(
-      "WITNZ_TABLE_NOT_FOUND",
-      `table ${name} does not exist${relation === undefined ? "" : " (that name is not a table)"}`,
-    );
+  if (relation === undefined) {
+    throw new CatalogError("WITNZ_TABLE_NOT_FOUND", `table ${name} does not exist`);
   }
+  const unsupported = unsupportedRelation(name, relation.relkind);
+  if (unsupported !== undefined) throw new CatalogError("WITNZ_TABLE_UNSUPPORTED", unsupported);
   const relationId = Number(relation.oid);
   const columns = await client.query<{ attname: string }>(
     `SELECT attname FROM pg_catalog.pg_attribute
@@ -92,8 +92,10 @@ export async function resolveTable(
     [relationId],
   );
   const primaryKey = await client.query<{ attname: string }>(
+    // The key columns only: INCLUDE columns follow them in indkey (indnkeyatts counts the key).
     `SELECT a.attname FROM pg_catalog.pg_index i
-       JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid
+        AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
       WHERE i.indrelid = $1 AND i.indisprimary
       ORDER BY array_position(i.indkey::int2[], a.attnum)`,
     [relationId],
@@ -112,6 +114,53 @@ export async function resolveTable(
     columns: columns.rows.map((row) => row.attname),
     primaryKey: primaryKey.rows.map((row) => row.attname),
   };
+}
+
+const RELATION_KINDS: Record<string, string> = {
+  v: "a view",
+  m: "a materialized view",
+  f: "a foreign table",
+  S: "a sequence",
+  i: "an index",
+  I: "a partitioned index",
+  c: "a composite type",
+  t: "a TOAST table",
+};
+
+/** Why a relation is no table Witnz can read as one; undefined for an ordinary table. */
+function unsupportedRelation(name: string, relkind: string): string | undefined {
+  if (relkind === "p") {
+    return `table ${name} is partitioned: its rows live in its partitions, whose changes logical replication reports under their own names; protect each partition instead`;
+  }
+  if (relkind !== "r") {
+    return `${name} is ${RELATION_KINDS[relkind] ?? `a relation of kind ${relkind}`}, not a table; Witnz protects tables`;
+  }
+  return undefined;
+}
+
+/**
+ * Why logical replication cannot report a table's changes (UNLOGGED, temporary, a system
+ * catalog); undefined when it can. Protecting such a table would record nothing.
+ */
+export async function replicationProblem(
+  client: pg.Client,
+  layout: TableLayout,
+): Promise<string | undefined> {
+  const found = await client.query<{ relpersistence: string }>(
+    "SELECT relpersistence FROM pg_catalog.pg_class WHERE oid = $1",
+    [layout.relationId],
+  );
+  const persistence = found.rows[0]?.relpersistence;
+  if (persistence === "u") {
+    return `table ${layout.name} is UNLOGGED: its changes are not written to the WAL, so logical replication never sees them (ALTER TABLE ${layout.name} SET LOGGED)`;
+  }
+  if (persistence === "t") {
+    return `table ${layout.name} is temporary: logical replication never sees its changes`;
+  }
+  if (layout.schema === "pg_catalog" || layout.schema === "information_schema") {
+    return `table ${layout.name} is a system catalog, which cannot be published`;
+  }
+  return undefined;
 }
 
 /** Store meta name under which a table's layout is kept. */

@@ -50,6 +50,9 @@ export function asPostgresError(
   context: string,
 ): PostgresError {
   if (error instanceof PostgresError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new PostgresError(code, `${context}: ${detail}`, { cause: error });
+  let text = error instanceof Error ? error.message : String(error);
+  // The server's DETAIL often says why (e.g. why a table cannot be published).
+  const detail = (error as { detail?: unknown } | undefined)?.detail;
+  if (typeof detail === "string" && detail !== "") text += ` (${detail})`;
+  return new PostgresError(code, `${context}: ${text}`, { cause: error });
 }

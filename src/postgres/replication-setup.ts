@@ -35,7 +35,10 @@ export async function ensurePublication(
       `a publication needs 1 to ${PUBLICATION_TABLES_MAX} tables, got ${tables.length}`,
     );
   }
-  const list = tables.map((entry) => qualifiedTableName(entry.schema, entry.table)).join(", ");
+  // ONLY: a table's inheritance children are other tables, not published under its name.
+  const list = tables
+    .map((entry) => `ONLY ${qualifiedTableName(entry.schema, entry.table)}`)
+    .join(", ");
   try {
     const existing = await client.query<{ schema: string; table: string }>(
       "SELECT schemaname AS schema, tablename AS table FROM pg_catalog.pg_publication_tables " +

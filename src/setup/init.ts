@@ -9,6 +9,7 @@ import {
   CatalogError,
   decodeTableLayout,
   encodeTableLayout,
+  replicationProblem,
   resolveTable,
   type TableLayout,
   tableLayoutMetaName,
@@ -20,6 +21,7 @@ import {
   ensureReplicationSlot,
   formatLsn,
   type Lsn,
+  qualifiedTableName,
   type SlotResult,
   slotNameForNode,
 } from "../postgres/index.js";
@@ -27,7 +29,8 @@ import { isStoreError, openStore, type WitnzStore } from "../store/index.js";
 import { openDatabaseSession, serverAddress } from "./connection.js";
 import { SetupError } from "./errors.js";
 
-export type CheckStatus = "ok" | "fail";
+/** A warning lets init go on; any failure stops it before anything is created. */
+export type CheckStatus = "ok" | "warn" | "fail";
 
 export interface InitCheck {
   readonly status: CheckStatus;
@@ -52,7 +55,8 @@ export interface InitOptions {
 
 /** `ok   text` or `FAIL text`: the status column is four characters wide. */
 export function formatCheck(check: InitCheck): string {
-  return `${check.status === "ok" ? "ok  " : "FAIL"} ${check.text}`;
+  const label = { ok: "ok  ", warn: "WARN", fail: "FAIL" }[check.status];
+  return `${label} ${check.text}`;
 }
 
 /**
@@ -126,7 +130,11 @@ export async function initNode(
       if (checks.some((check) => check.status === "fail")) {
         return { ok: false, checks, changed, layouts };
       }
+      await warnOfRowsBeforeProtection(client, unrecorded, report);
       changed = (await createPublication(client, layouts, report)) || changed;
+      if (checks.some((check) => check.status === "fail")) {
+        return { ok: false, checks, changed, layouts };
+      }
       const slot = await createSlot(client, slotName, report);
       if (slot === undefined || checks.some((check) => check.status === "fail")) {
         return { ok: false, checks, changed, layouts };
@@ -310,6 +318,11 @@ async function checkTables(
       );
       continue;
     }
+    const problem = await replicationProblem(client, layout);
+    if (problem !== undefined) {
+      report("fail", problem);
+      continue;
+    }
     report(
       "ok",
       `table ${layout.name}: ${layout.columns.length} ${layout.columns.length === 1 ? "column" : "columns"}, primary key (${layout.primaryKey.join(", ")}), readable`,
@@ -317,6 +330,29 @@ async function checkTables(
     layouts.push(layout);
   }
   return layouts;
+}
+
+/**
+ * Rows a table holds when it is first protected were written before any slot saw them: no chain
+ * holds them, and verify reports each one as phantom. Init goes on (the table may be meant to
+ * start that way), but says so.
+ */
+async function warnOfRowsBeforeProtection(
+  client: pg.Client,
+  layouts: readonly TableLayout[],
+  report: Report,
+): Promise<void> {
+  for (const layout of layouts) {
+    const result = await client.query<{ any: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${qualifiedTableName(layout.schema, layout.table)}) AS any`,
+    );
+    if (result.rows[0]!.any) {
+      report(
+        "warn",
+        `table ${layout.name} already holds rows: they were written before protection began, no chain holds them, and witnz verify will report each as phantom (protect a table before writing to it)`,
+      );
+    }
+  }
 }
 
 /**

@@ -74,7 +74,7 @@ describe("witnz init", () => {
     expect(lines).toContain(
       `ok   capture baseline ${formatLsn(slot!.confirmedFlushLsn!)} (the slot's position) recorded`,
     );
-    expect(lines.every((line) => /^(ok {2}|FAIL) /.test(line))).toBe(true);
+    expect(lines.every((line) => /^(ok {2}|WARN|FAIL) /.test(line))).toBe(true);
     expect(await publicationTables()).toEqual(['"Audit"."Log"', "public.audit_log"]);
     expect((await readReplicationSlot(admin, "witnz_first"))?.plugin).toBe("pgoutput");
 
@@ -135,6 +135,88 @@ describe("witnz init", () => {
     expect(lines.filter((line) => line.startsWith("FAIL"))).toEqual([
       "FAIL table public.evolving changed since it was first protected: recorded columns (id, a), primary key (id), now columns (id, a, b), primary key (id); run witnz verify to see what changed",
     ]);
+  });
+
+  test("relations logical replication cannot report as a table's own fail, saying why; nothing is created", async () => {
+    await admin.query(`
+      CREATE VIEW public.a_view AS SELECT 1 AS id;
+      CREATE MATERIALIZED VIEW public.a_matview AS SELECT 1 AS id;
+      CREATE TABLE public.by_region (region text, id int4, PRIMARY KEY (region, id))
+        PARTITION BY LIST (region);
+      CREATE TABLE public.by_region_eu PARTITION OF public.by_region FOR VALUES IN ('eu');
+      CREATE UNLOGGED TABLE public.scratch (id int4 PRIMARY KEY);
+    `);
+    const { config } = await configFor(
+      ["a_view", "a_matview", "by_region", "scratch", "pg_catalog.pg_class"],
+      "kinds",
+    );
+    const lines: string[] = [];
+    expect((await initNode(config, { out: (line) => lines.push(line) })).ok).toBe(false);
+    expect(lines.filter((line) => line.startsWith("FAIL"))).toEqual([
+      "FAIL public.a_view is a view, not a table; Witnz protects tables",
+      "FAIL public.a_matview is a materialized view, not a table; Witnz protects tables",
+      "FAIL table public.by_region is partitioned: its rows live in its partitions, whose changes logical replication reports under their own names; protect each partition instead",
+      "FAIL table public.scratch is UNLOGGED: its changes are not written to the WAL, so logical replication never sees them (ALTER TABLE public.scratch SET LOGGED)",
+      "FAIL table pg_catalog.pg_class is a system catalog, which cannot be published",
+    ]);
+    expect(await readReplicationSlot(admin, "witnz_kinds")).toBeUndefined();
+  });
+
+  test("a primary key's INCLUDE columns are not part of the key", async () => {
+    await admin.query(
+      "CREATE TABLE public.covering (id int4, extra text, PRIMARY KEY (id) INCLUDE (extra))",
+    );
+    const { config } = await configFor(["covering"], "covering");
+    const lines: string[] = [];
+    expect((await initNode(config, { out: (line) => lines.push(line) })).ok).toBe(true);
+    expect(lines).toContain("ok   table public.covering: 2 columns, primary key (id), readable");
+  });
+
+  test("rows already in a table when it is first protected are a warning; init goes on", async () => {
+    await admin.query("CREATE TABLE public.preloaded (id int4 PRIMARY KEY)");
+    await admin.query("INSERT INTO public.preloaded VALUES (1), (2)");
+    const { config } = await configFor(["preloaded"], "preloaded");
+    const lines: string[] = [];
+    expect((await initNode(config, { out: (line) => lines.push(line) })).ok).toBe(true);
+    expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
+      "WARN table public.preloaded already holds rows: they were written before protection began, no chain holds them, and witnz verify will report each as phantom (protect a table before writing to it)",
+    ]);
+    // Once recorded, the table is no longer new: a second run does not warn again.
+    const again: string[] = [];
+    expect((await initNode(config, { out: (line) => again.push(line) })).ok).toBe(true);
+    expect(again.filter((line) => line.startsWith("WARN"))).toEqual([]);
+  });
+
+  test("an inheritance parent is published alone, so a second run changes nothing", async () => {
+    await admin.query(`
+      CREATE TABLE public.parent_log (id int4 PRIMARY KEY, note text);
+      CREATE TABLE public.child_log (extra text) INHERITS (public.parent_log);
+    `);
+    const { config } = await configFor(["parent_log"], "parent");
+    expect((await initNode(config)).ok).toBe(true);
+    expect(await publicationTables()).toEqual(["public.parent_log"]);
+    const lines: string[] = [];
+    const again = await initNode(config, { out: (line) => lines.push(line) });
+    expect(again.changed).toBe(false);
+    expect(lines).toContain("ok   publication witnz already lists exactly 1 table (unchanged)");
+  });
+
+  test("a publication step that fails creates no slot, and names PostgreSQL's reason", async () => {
+    await admin.query("DROP PUBLICATION IF EXISTS witnz");
+    await admin.query("CREATE PUBLICATION witnz FOR ALL TABLES");
+    try {
+      const { config } = await configFor(["audit_log"], "pubfail");
+      const lines: string[] = [];
+      expect((await initNode(config, { out: (line) => lines.push(line) })).ok).toBe(false);
+      expect(lines.filter((line) => line.startsWith("FAIL"))).toEqual([
+        expect.stringMatching(
+          /^FAIL publication witnz: creating publication witnz: .*FOR ALL TABLES/,
+        ),
+      ]);
+      expect(await readReplicationSlot(admin, "witnz_pubfail")).toBeUndefined();
+    } finally {
+      await admin.query("DROP PUBLICATION witnz");
+    }
   });
 
   test("an unreachable database is one line naming host:port and the reason", async () => {
