@@ -9,7 +9,7 @@ import { RPC_MESSAGE_BYTES_MAX } from "./core/index.js";
 import { WitnessError } from "./errors.js";
 
 export interface WitnessEndpoint {
-  /** The witness's node id, for messages and metrics. */
+  /** The witness's own node id: queries are signed for it, and messages and metrics name it. */
   readonly id: string;
   /** `http://host:port` (plaintext HTTP/2) or `https://host:port` (TLS). */
   readonly url: string;

@@ -12,6 +12,7 @@ export const WitnessKeyTag = {
   cosignedAt: 0x06,
   latestVerdict: 0x07,
   queryNonce: 0x08,
+  queryNoncesDropped: 0x09,
 } as const;
 type WitnessKeyTag = (typeof WitnessKeyTag)[keyof typeof WitnessKeyTag];
 
@@ -67,6 +68,7 @@ export const nodeStateKey = (customer: string, node: string) =>
 export const queryNonceKey = (customer: string, node: string, nonce: string) =>
   new KeyWriter(WitnessKeyTag.queryNonce).name(customer).name(node).name(nonce).bytes();
 export const queryNoncePrefix = () => new KeyWriter(WitnessKeyTag.queryNonce).bytes();
+export const queryNoncesDroppedKey = () => new KeyWriter(WitnessKeyTag.queryNoncesDropped).bytes();
 
 /** The key just past every key that starts with `prefix`. */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {

@@ -24,12 +24,12 @@ import {
   type NodeSequenceState,
   type NodeValue,
   type QueryFields,
-  QueryReplayGuard,
   type Rejection,
   type SubmissionRequest,
   type VerdictOutcome,
   voteDue,
 } from "./core/index.js";
+import { QueryNonces } from "./query-nonces.js";
 import {
   collectionKey,
   collectionPrefix,
@@ -37,14 +37,11 @@ import {
   cosignedKey,
   decodeCollectionKey,
   decodeJson,
-  decodeQueryNonceKey,
   encodeJson,
   latestVerdictKey,
   latestVerdictPrefix,
   nodeStateKey,
   prefixEnd,
-  queryNonceKey,
-  queryNoncePrefix,
   submissionKey,
   submissionPrefix,
   verdictKey,
@@ -131,9 +128,6 @@ interface OpenCollection {
   readonly firstSeenMs: number;
 }
 
-/** How often answered queries' nonces whose window is over are dropped, in seconds. */
-const NONCE_SWEEP_INTERVAL_SECONDS = 60;
-
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
 const unb64 = (text: string): Uint8Array => Buffer.from(text, "base64");
 const collectionId = (customer: string, table: string, size: number): string =>
@@ -147,25 +141,14 @@ export class WitnessService {
   readonly #open = new Map<string, OpenCollection>();
   /** When each (customer, node) last had a submission admitted, since this process started. */
   readonly #lastSubmissionMs = new Map<string, number>();
-  readonly #queryNonces: QueryReplayGuard;
-  /** When the nonces whose window is over are next dropped (the first query sweeps). */
-  #nextNonceSweep = 0;
+  readonly #queryNonces: QueryNonces;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: WitnessServiceOptions) {
     this.#options = options;
     this.#kv = options.keyValueStore;
     this.#hooks = options.hooks ?? {};
-    this.#queryNonces = new QueryReplayGuard();
-    const noncePrefix = queryNoncePrefix();
-    for (const [key, value] of this.#kv.range({
-      start: noncePrefix,
-      end: prefixEnd(noncePrefix),
-    })) {
-      const { customer, node, nonce } = decodeQueryNonceKey(key);
-      const { acceptedUntil } = decodeJson<{ acceptedUntil: number }>(value);
-      this.#queryNonces.restore({ customerId: customer, nodeId: node, nonce, acceptedUntil });
-    }
+    this.#queryNonces = new QueryNonces(this.#kv);
     const prefix = collectionPrefix();
     for (const [key, value] of this.#kv.range({ start: prefix, end: prefixEnd(prefix) })) {
       const { customer, table, size } = decodeCollectionKey(key);
@@ -341,26 +324,7 @@ export class WitnessService {
     const refusal = checkQuery(this.#options.registry, this.witnessId, fields, signature, now);
     if (refusal !== undefined) return refusal;
     const { customerId, nodeId, nonce, timeUnixSeconds } = fields!;
-    const admitted = this.#queryNonces.admit(customerId, nodeId, nonce, timeUnixSeconds, now);
-    if ("ok" in admitted) return admitted;
-    const operations: WriteOperation[] = [
-      {
-        type: "put",
-        key: queryNonceKey(customerId, nodeId, nonce),
-        value: encodeJson({ acceptedUntil: admitted.acceptedUntil }),
-      },
-    ];
-    if (now >= this.#nextNonceSweep) {
-      this.#nextNonceSweep = now + NONCE_SWEEP_INTERVAL_SECONDS;
-      for (const dropped of this.#queryNonces.expire(now)) {
-        operations.push({
-          type: "delete",
-          key: queryNonceKey(dropped.customerId, dropped.nodeId, dropped.nonce),
-        });
-      }
-    }
-    await this.#kv.write(operations);
-    return undefined;
+    return this.#queryNonces.admit(customerId, nodeId, nonce, timeUnixSeconds, now);
   }
 
   /** The latest `limit` verdicts of one table, newest (largest size) first. */

@@ -39,7 +39,11 @@ export {
   type QueryMethod,
   queryMessage,
 } from "./query.js";
-export { QUERY_NONCES_PER_NODE_MAX, QueryReplayGuard } from "./query-replay.js";
+export {
+  QUERY_NONCES_PER_NODE_MAX,
+  type QueryNonce,
+  QueryReplayGuard,
+} from "./query-replay.js";
 export {
   decideVote,
   majorityThreshold,

@@ -1,14 +1,16 @@
 // A witness answers each signed query once. A query is accepted within QUERY_CLOCK_SKEW_SECONDS
 // of its signing time, so the nonce of each query answered is kept until its signing time has
 // left that window; the same nonce from the same node before then is a replay. The witness keeps
-// the nonces in its store too (witness-service.ts) and restores them here when it starts, so a
+// the nonces in its store too (query-nonces.ts) and restores them here when it starts, so a
 // restart forgets nothing.
 //
-// A window is measured against the latest time the witness's clock has read: a nonce dropped
-// because the clock read past its window stays refused if the clock then steps back (a query
-// signed that long before the latest reading is refused as expired). Each node may hold
+// A window is measured against the latest time the witness's clock has read (`advance`; the
+// store keeps the latest window it dropped nonces of, so this survives a restart): a nonce
+// dropped because the clock read past its window stays refused if the clock then steps back (a
+// query signed that long before is refused as expired). Each node may hold
 // QUERY_NONCES_PER_NODE_MAX nonces at once, which bounds memory (only nodes whose signature
-// verified get here) and sets a rate: that many queries per window.
+// verified get here) and sets a rate: that many queries per window. Every nonce dropped from
+// memory is handed out by `expire`, for the store to delete.
 import { type Rejection, reject } from "./codes.js";
 import { QUERY_CLOCK_SKEW_SECONDS } from "./query.js";
 
@@ -38,6 +40,8 @@ export class QueryReplayGuard {
   readonly #nodes = new Map<string, NodeNonces>();
   /** The latest second the clock has read (never moves back). */
   #latest = Number.NEGATIVE_INFINITY;
+  /** Dropped from memory, not yet handed out by `expire`. */
+  #dropped: QueryNonce[] = [];
 
   constructor(perNodeMax: number = QUERY_NONCES_PER_NODE_MAX) {
     this.#perNodeMax = perNodeMax;
@@ -69,7 +73,7 @@ export class QueryReplayGuard {
     timeUnixSeconds: number,
     nowUnixSeconds: number,
   ): Rejection | QueryNonce {
-    const latest = this.#advance(nowUnixSeconds);
+    const latest = this.advance(nowUnixSeconds);
     const acceptedUntil = timeUnixSeconds + QUERY_CLOCK_SKEW_SECONDS;
     if (acceptedUntil < latest) {
       return reject(
@@ -98,19 +102,29 @@ export class QueryReplayGuard {
     return { customerId, nodeId, nonce, acceptedUntil };
   }
 
-  /** Drops every nonce whose window is over at `nowUnixSeconds`; returns them (for the store). */
+  /**
+   * Drops every nonce whose window is over at `nowUnixSeconds`; returns them with every other
+   * nonce dropped since the last call (at a node's limit), for the store to delete.
+   */
   expire(nowUnixSeconds: number): QueryNonce[] {
-    const latest = this.#advance(nowUnixSeconds);
-    const dropped: QueryNonce[] = [];
+    const latest = this.advance(nowUnixSeconds);
     for (const [key, node] of this.#nodes) {
-      dropped.push(...this.#dropExpired(node, latest));
+      this.#dropExpired(node, latest);
       if (node.nonces.size === 0) this.#nodes.delete(key);
     }
+    const dropped = this.#dropped;
+    this.#dropped = [];
     return dropped;
   }
 
-  #advance(nowUnixSeconds: number): number {
-    this.#latest = Math.max(this.#latest, nowUnixSeconds);
+  /** Hands nonces `expire` returned out again at its next call (their delete failed). */
+  requeue(dropped: readonly QueryNonce[]): void {
+    this.#dropped.push(...dropped);
+  }
+
+  /** Moves the latest clock reading to `unixSeconds` if it is later; returns the reading. */
+  advance(unixSeconds: number): number {
+    this.#latest = Math.max(this.#latest, unixSeconds);
     return this.#latest;
   }
 
@@ -125,19 +139,22 @@ export class QueryReplayGuard {
   }
 
   /** Scans a node's nonces only once one of them can have expired. */
-  #dropExpired(node: NodeNonces, latest: number): QueryNonce[] {
-    if (node.earliestExpiry >= latest) return [];
-    const dropped: QueryNonce[] = [];
+  #dropExpired(node: NodeNonces, latest: number): void {
+    if (node.earliestExpiry >= latest) return;
     let earliest = Number.POSITIVE_INFINITY;
     for (const [nonce, acceptedUntil] of node.nonces) {
       if (acceptedUntil < latest) {
         node.nonces.delete(nonce);
-        dropped.push({ customerId: node.customerId, nodeId: node.nodeId, nonce, acceptedUntil });
+        this.#dropped.push({
+          customerId: node.customerId,
+          nodeId: node.nodeId,
+          nonce,
+          acceptedUntil,
+        });
       } else {
         earliest = Math.min(earliest, acceptedUntil);
       }
     }
     node.earliestExpiry = earliest;
-    return dropped;
   }
 }

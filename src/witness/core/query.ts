@@ -83,12 +83,6 @@ export function checkQuery(
       `queries must carry a nonce of ${QUERY_NONCE_BYTES} random bytes (auth.nonce)`,
     );
   }
-  if (fields.witnessId !== witnessId) {
-    return reject(
-      "WITNZ_WITNESS_QUERY_MISDIRECTED",
-      `the query was signed for witness ${JSON.stringify(fields.witnessId)}; this is ${JSON.stringify(witnessId)}`,
-    );
-  }
   const verifier = registry.get(fields.customerId)?.get(fields.nodeId);
   if (verifier === undefined) {
     return reject(
@@ -100,6 +94,13 @@ export function checkQuery(
     return reject(
       "WITNZ_WITNESS_SIGNATURE_INVALID",
       `the query signature does not verify with the key registered for ${fields.nodeId}`,
+    );
+  }
+  // Checked after the signature, so only a registered node learns this witness's id.
+  if (fields.witnessId !== witnessId) {
+    return reject(
+      "WITNZ_WITNESS_QUERY_MISDIRECTED",
+      `the query was signed for witness ${JSON.stringify(fields.witnessId)}; this is ${JSON.stringify(witnessId)}`,
     );
   }
   if (Math.abs(nowUnixSeconds - fields.timeUnixSeconds) > QUERY_CLOCK_SKEW_SECONDS) {
