@@ -114,6 +114,12 @@ interface RelationShape {
   layout: TableLayout | undefined;
   /** Position of each primary key column in the relation; -1 when the relation lacks it. */
   primaryKeyPositions: readonly number[];
+  /**
+   * Whether an old key tuple ('K') carries the primary key: every key column is part of the
+   * replica identity. With REPLICA IDENTITY USING INDEX on other columns it does not (its other
+   * columns arrive as NULL), and the key is not read from it.
+   */
+  oldKeyHasPrimaryKey: boolean;
 }
 
 /** Text values of the primary key columns, from a full row or a key-only tuple. */
@@ -127,6 +133,19 @@ function primaryKeyOf(positions: readonly number[], tuple: Tuple): Uint8Array | 
     values[index] = value;
   }
   return encodePrimaryKey(values);
+}
+
+/** The primary key of the row an UPDATE or DELETE changed, from its old image when that has it. */
+function oldPrimaryKeyOf(
+  shape: RelationShape,
+  oldKey: Tuple | null,
+  oldTuple: Tuple | null,
+): Uint8Array | undefined {
+  if (oldTuple !== null) return primaryKeyOf(shape.primaryKeyPositions, oldTuple);
+  if (oldKey !== null && shape.oldKeyHasPrimaryKey) {
+    return primaryKeyOf(shape.primaryKeyPositions, oldKey);
+  }
+  return undefined;
 }
 
 function rowOf(relation: Relation, columns: readonly string[], tuple: Tuple): RowImage | undefined {
@@ -201,9 +220,8 @@ export class TransactionAssembler {
       case "update": {
         const shape = this.#shape(message.relation);
         const table = shape.table;
-        const oldTuple = message.oldKey ?? message.oldTuple;
         const primaryKey =
-          (oldTuple && primaryKeyOf(shape.primaryKeyPositions, oldTuple)) ??
+          oldPrimaryKeyOf(shape, message.oldKey, message.oldTuple) ??
           primaryKeyOf(shape.primaryKeyPositions, message.newTuple);
         const newRow = rowOf(message.relation, shape.columns, message.newTuple);
         const keyChanged = message.oldKey !== null;
@@ -222,8 +240,7 @@ export class TransactionAssembler {
       case "delete": {
         const shape = this.#shape(message.relation);
         const table = shape.table;
-        const oldTuple = message.oldKey ?? message.oldTuple;
-        const primaryKey = oldTuple ? primaryKeyOf(shape.primaryKeyPositions, oldTuple) : undefined;
+        const primaryKey = oldPrimaryKeyOf(shape, message.oldKey, message.oldTuple);
         return this.#emit([
           {
             kind: "violation",
@@ -284,6 +301,7 @@ export class TransactionAssembler {
         columns: relation.columns.map((column) => column.name),
         layout: undefined,
         primaryKeyPositions: [],
+        oldKeyHasPrimaryKey: false,
       };
       this.#shapes.set(relation, shape);
     }
@@ -291,6 +309,9 @@ export class TransactionAssembler {
     if (shape.layout !== layout) {
       const columns = shape.columns;
       shape.primaryKeyPositions = layout.primaryKey.map((column) => columns.indexOf(column));
+      shape.oldKeyHasPrimaryKey = shape.primaryKeyPositions.every(
+        (position) => position >= 0 && relation.columns[position]!.partOfKey,
+      );
       shape.layout = layout;
     }
     return shape;

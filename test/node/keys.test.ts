@@ -1,6 +1,8 @@
-// Primary keys too long to keep as they are (over 1024 encoded bytes; PostgreSQL accepts longer
-// ones, compressible text far longer) are kept and reported in their digest form: capture goes
-// on past them on every table, an UPDATE of one is alerted, and verify finds one tampered.
+// Primary keys capture must take care with, in a running node on a real PostgreSQL: keys too long
+// to keep as they are (over 1024 encoded bytes; PostgreSQL accepts longer ones, compressible text
+// far longer) are kept and reported in their digest form (capture goes on past them on every
+// table, an UPDATE of one is alerted, verify finds one tampered); and a replica identity on
+// other columns than the key, whose old key tuples carry no primary key.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -43,13 +45,15 @@ beforeAll(async () => {
   client = await connectSession({ connectionString: server.connectionString });
   await client.query("CREATE TABLE public.long_keys (k text PRIMARY KEY, v text)");
   await client.query("CREATE TABLE public.plain (id int PRIMARY KEY)");
+  await client.query(`CREATE TABLE public.by_code (id int PRIMARY KEY, code text UNIQUE NOT NULL);
+    ALTER TABLE public.by_code REPLICA IDENTITY USING INDEX by_code_code_key`);
   directory = await mkdtemp(join(tmpdir(), "witnz-long-keys-"));
   const yaml = nodeConfigYaml({
     server,
     nodeId: "longkeys",
     dataDir: join(directory, "data"),
     httpPort: await freePort(),
-    tables: [{ name: "long_keys" }, { name: "plain" }],
+    tables: [{ name: "long_keys" }, { name: "plain" }, { name: "by_code" }],
   });
   configPath = join(directory, "node.yaml");
   await writeFile(configPath, yaml);
@@ -109,6 +113,14 @@ test("rows with keys over 1024 bytes are captured, alerted and verified by the k
           phantom: [],
         },
         { table: "public.plain", ok: true, rowsChecked: 2, modified: [], deleted: [], phantom: [] },
+        {
+          table: "public.by_code",
+          ok: true,
+          rowsChecked: 0,
+          modified: [],
+          deleted: [],
+          phantom: [],
+        },
       ],
     },
   });
@@ -132,6 +144,7 @@ test("rows with keys over 1024 bytes are captured, alerted and verified by the k
     tables: [
       { table: "public.long_keys", ok: false, modified: [[reportedDigest(LONG)]] },
       { table: "public.plain", ok: true, rowsChecked: 3 },
+      { table: "public.by_code", ok: true },
     ],
   });
   await client.query("DELETE FROM public.long_keys WHERE k = $1", [VERY_LONG]);
@@ -144,6 +157,28 @@ test("rows with keys over 1024 bytes are captured, alerted and verified by the k
         deleted: [[reportedDigest(VERY_LONG)]],
       },
       { table: "public.plain", ok: true },
+      { table: "public.by_code", ok: true },
     ],
   });
+});
+
+test("with a replica identity on other columns, an UPDATE names the row's key and a DELETE none (never NULL)", async () => {
+  await client.query("INSERT INTO public.by_code VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+  await until(() => node.store.chainHead("public.by_code")?.size === 3, "the rows captured");
+  // The identity (code) changes: the old key tuple carries code, and NULL for id.
+  await client.query("UPDATE public.by_code SET code = 'changed' WHERE id = 3");
+  await client.query("DELETE FROM public.by_code WHERE id = 2");
+  const recorded = await until(() => {
+    const head = node.store.violationHead("public.by_code");
+    return head?.size === 2 ? [...node.store.violations("public.by_code", 1, 2)] : undefined;
+  }, "the UPDATE and the DELETE recorded");
+  expect(
+    recorded.map(({ record }) => [
+      record.kind,
+      record.primaryKey === undefined ? undefined : decodePrimaryKey(record.primaryKey),
+    ]),
+  ).toEqual([
+    ["update", ["3"]],
+    ["delete", undefined],
+  ]);
 });
