@@ -283,6 +283,9 @@ export class CaptureRunner {
     const persistIntervalMs = options.confirmedPersistIntervalMs ?? CONFIRMED_PERSIST_INTERVAL_MS;
     let pending: Promise<PgoutputMessage | undefined> | undefined;
     for (;;) {
+      // Asked to stop: what is staged and not durable is abandoned (never acknowledged, it is
+      // streamed again), rather than working through every message already queued.
+      if (this.#stopping) return;
       // Queued messages are taken at once: a promise and a microtask turn per row add up.
       let message = pending === undefined ? stream.take() : undefined;
       if (message === undefined) {

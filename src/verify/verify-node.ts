@@ -33,9 +33,11 @@ export async function verifyNode(
   }
   const client = await openDatabaseSession(config.database);
   try {
-    const protectedNames = await Promise.all(
-      config.protectedTables.map((table) => displayNameOf(client, table.name)),
-    );
+    // One query at a time: a pg client queues concurrent queries, which it deprecates.
+    const protectedNames: string[] = [];
+    for (const table of config.protectedTables) {
+      protectedNames.push(await displayNameOf(client, table.name));
+    }
     let names = protectedNames;
     if (options.table !== undefined) {
       const wanted = await displayNameOf(client, options.table);
