@@ -15,7 +15,7 @@ import {
   type StoreDashboardSourceOptions,
 } from "../dashboard/index.js";
 import { ConnectRaftTransport, toNodeId } from "../raft/index.js";
-import { openStore } from "../store/index.js";
+import { lockDataDirectory, openStore, type WitnzStore } from "../store/index.js";
 import {
   openSubmitterBacklog,
   type SubmitterBacklog,
@@ -88,6 +88,8 @@ export async function restoreNodeStore(
       `${options.from} is not in node.peer_addrs (${peers.join(", ")})`,
     );
   }
+  // The node must be stopped: its data directory is refused while a node holds it.
+  const lock = await lockDataDirectory(config.node.dataDir);
   const transport = new ConnectRaftTransport({
     id: config.node.id,
     clusterId: config.node.clusterId ?? "default",
@@ -98,7 +100,14 @@ export async function restoreNodeStore(
   for (const [peer, address] of Object.entries(config.node.peerAddrs)) {
     transport.setPeer(toNodeId(peer), address);
   }
-  const store = await openStore(config.node.dataDir);
+  let store: WitnzStore;
+  try {
+    store = await openStore(config.node.dataDir);
+  } catch (error) {
+    await transport.close();
+    await lock.release();
+    throw error;
+  }
   try {
     const record = await restoreFromPeers({
       store,
@@ -115,6 +124,7 @@ export async function restoreNodeStore(
   } finally {
     await transport.close();
     await store.close();
+    await lock.release();
   }
 }
 

@@ -38,7 +38,7 @@ import { checkStore, formatIntegrityReport } from "../integrity/index.js";
 import { loadOrCreateNodeKey } from "../keys/index.js";
 import { DEFAULT_PUBLICATION_NAME, formatLsn, slotNameForNode } from "../postgres/index.js";
 import { openDatabaseSession, sessionOptions } from "../setup/index.js";
-import { openStore, type WitnzStore } from "../store/index.js";
+import { lockDataDirectory, openStore, type WitnzStore } from "../store/index.js";
 import {
   type SubmitterBacklog,
   type WitnessEndpoint,
@@ -108,7 +108,32 @@ export function clusterOrigin(config: WitnzConfig): string {
   return `witnz/${config.node.clusterId ?? "default"}`;
 }
 
+/**
+ * Starts a node on its data directory, which it holds (`witnz.pid`) until it stops: a second
+ * process on the same directory is refused with WITNZ_STORE_IN_USE.
+ */
 export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<RunningNode> {
+  const lock = await lockDataDirectory(config.node.dataDir);
+  let node: RunningNode;
+  try {
+    node = await startLockedNode(config, hooks);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  return {
+    ...node,
+    stop: async () => {
+      try {
+        await node.stop();
+      } finally {
+        await lock.release();
+      }
+    },
+  };
+}
+
+async function startLockedNode(config: WitnzConfig, hooks: NodeHooks): Promise<RunningNode> {
   const database = config.database;
   if (database === undefined) throw new Error("a raft node needs a database section");
   const nodeId = config.node.id;

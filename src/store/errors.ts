@@ -3,6 +3,8 @@ export type StoreErrorCode =
   | "WITNZ_STORE_OPEN"
   /** The directory is already open in this process; open it once and share the handle. */
   | "WITNZ_STORE_ALREADY_OPEN"
+  /** Another running process holds the data directory (its witnz.pid). */
+  | "WITNZ_STORE_IN_USE"
   /** The store was written by another schema version, or holds data without a schema version. */
   | "WITNZ_STORE_SCHEMA"
   /** The store was closed; no read or write is possible any more. */

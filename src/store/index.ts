@@ -1,3 +1,8 @@
+export {
+  DIRECTORY_LOCK_FILE,
+  type DirectoryLock,
+  lockDataDirectory,
+} from "./directory-lock.js";
 export { isStoreError, StoreError, type StoreErrorCode } from "./errors.js";
 export {
   type KeyValueStore,

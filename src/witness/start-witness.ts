@@ -14,7 +14,11 @@ import {
 import type { WitnzConfig } from "../config/index.js";
 import { countAlertDelivery, startHttpServer } from "../http/index.js";
 import { loadOrCreateNodeKey } from "../keys/index.js";
-import { openLmdbKeyValueStore, openStoreOnKeyValueStore } from "../store/index.js";
+import {
+  lockDataDirectory,
+  openLmdbKeyValueStore,
+  openStoreOnKeyValueStore,
+} from "../store/index.js";
 import type { NodeRegistry } from "./core/index.js";
 import { witnessDashboardSource } from "./dashboard.js";
 import { WitnessError } from "./errors.js";
@@ -73,7 +77,38 @@ function splitAddress(address: string): { host: string; port: number } {
   return { host: match[1] ?? match[2]!, port: Number(match[3]) };
 }
 
+/**
+ * Starts a witness on its data directory, which it holds (`witnz.pid`) until it stops: a second
+ * process on the same directory is refused with WITNZ_STORE_IN_USE.
+ */
 export async function startWitness(
+  config: WitnzConfig,
+  hooks: WitnessHooks,
+): Promise<RunningWitness> {
+  if (config.node.role !== "witness") {
+    throw new WitnessError("WITNZ_WITNESS_START", "node.role is not witness");
+  }
+  const lock = await lockDataDirectory(config.node.dataDir);
+  let witness: RunningWitness;
+  try {
+    witness = await startLockedWitness(config, hooks);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  return {
+    ...witness,
+    stop: async () => {
+      try {
+        await witness.stop();
+      } finally {
+        await lock.release();
+      }
+    },
+  };
+}
+
+async function startLockedWitness(
   config: WitnzConfig,
   hooks: WitnessHooks,
 ): Promise<RunningWitness> {

@@ -133,6 +133,12 @@ describe("witnz start", () => {
     await writer;
     node = startNode();
     await until(ready, "the restarted node to be ready");
+    // The killed node's witnz.pid was taken over; a second node on the directory is refused.
+    const second = await witnz("start", "--config", configPath);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toBe(
+      `witnz: ${join(directory, "data")} is in use by process ${node.pid} (${join(directory, "data", "witnz.pid")}); stop it first, or remove the file if that process is not a witnz node\n`,
+    );
 
     // Nothing lost, nothing doubled: the chain equals a fresh recomputation from the table.
     await until(
