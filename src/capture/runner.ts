@@ -12,6 +12,7 @@ import {
   type PgoutputMessage,
   type PostgresConnectionOptions,
   type ReplicationStream,
+  readPublicationTables,
   readReplicationSlot,
   startReplicationStream,
 } from "../postgres/index.js";
@@ -170,6 +171,7 @@ export class CaptureRunner {
         : { batchChangesMax: options.batchChangesMax }),
       ...(options.observeRow === undefined ? {} : { observeRow: options.observeRow }),
     });
+    await this.#checkPublication();
     await this.#checkSlot(ingester);
     if (this.#stopping) return;
     const assembler = new TransactionAssembler({
@@ -198,6 +200,36 @@ export class CaptureRunner {
         () => false,
       );
       if (settled && ingester.idle) await ingester.persistConfirmed(stream.confirmedLsn);
+    }
+  }
+
+  /**
+   * Before each stream: the node's publication must list every protected table, or their
+   * changes would never arrive while the slot moves past them. Failing, capture does not stream
+   * (the slot keeps the WAL) and retries with backoff, saying what to run.
+   */
+  async #checkPublication(): Promise<void> {
+    const { protectedTables, publicationName } = this.#options;
+    if (protectedTables === undefined) return;
+    const client = await connectSession(this.#options.connection);
+    try {
+      const listed = await readPublicationTables(client, publicationName);
+      if (listed === undefined) {
+        throw new Error(
+          `publication ${publicationName} does not exist: run witnz init --config <this node's configuration>`,
+        );
+      }
+      const names = new Set(listed.map((entry) => tableDisplayName(entry.schema, entry.table)));
+      const missing = (await displayTableNames(client, protectedTables)).filter(
+        (table) => !names.has(table),
+      );
+      if (missing.length > 0) {
+        throw new Error(
+          `publication ${publicationName} does not list ${missing.join(", ")}: run witnz init --config <this node's configuration>`,
+        );
+      }
+    } finally {
+      await client.end();
     }
   }
 

@@ -36,7 +36,7 @@ import {
 } from "../http/index.js";
 import { checkStore, formatIntegrityReport } from "../integrity/index.js";
 import { loadOrCreateNodeKey } from "../keys/index.js";
-import { DEFAULT_PUBLICATION_NAME, formatLsn, slotNameForNode } from "../postgres/index.js";
+import { formatLsn, publicationNameForNode, slotNameForNode } from "../postgres/index.js";
 import { openDatabaseSession, sessionOptions } from "../setup/index.js";
 import { lockDataDirectory, openStore, type WitnzStore } from "../store/index.js";
 import {
@@ -334,7 +334,7 @@ async function startLockedNode(config: WitnzConfig, hooks: NodeHooks): Promise<R
     ...(fault === undefined ? {} : { observeRow: fault.observeRow }),
     connection: sessionOptions(database),
     slotName: slotNameForNode(nodeId),
-    publicationName: DEFAULT_PUBLICATION_NAME,
+    publicationName: publicationNameForNode(nodeId),
     store,
     signer,
     clusterOrigin: clusterOrigin(config),
@@ -373,7 +373,14 @@ async function startLockedNode(config: WitnzConfig, hooks: NodeHooks): Promise<R
       ),
   });
   const readiness = () => {
-    const reasons = capture.state === "streaming" ? [] : [`replication is ${capture.state}`];
+    const reasons =
+      capture.state === "streaming"
+        ? []
+        : [
+            capture.state === "reconnecting" && capture.lastError !== undefined
+              ? `replication is reconnecting: ${errorText(capture.lastError)}`
+              : `replication is ${capture.state}`,
+          ];
     if (clusterRuntime !== undefined && clusterRuntime.raft.leader() === null) {
       reasons.push("no raft leader is known");
     }

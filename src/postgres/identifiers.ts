@@ -40,5 +40,10 @@ export function slotNameForNode(nodeId: string): string {
   return `${SLOT_PREFIX}${nodeId}`;
 }
 
-/** The one publication every node of a cluster reads; it lists the protected tables. */
-export const DEFAULT_PUBLICATION_NAME = "witnz";
+/**
+ * A node's own publication, named like its slot (`witnz_<id>`): it lists exactly the tables that
+ * node protects, so one node's `witnz init` never changes what another node streams.
+ */
+export function publicationNameForNode(nodeId: string): string {
+  return slotNameForNode(nodeId);
+}

@@ -8,7 +8,7 @@ export {
 export { PostgresError, type PostgresErrorCode } from "./errors.js";
 export { EXTERNAL_DATABASE_URL_VARIABLE } from "./external-test-server.js";
 export {
-  DEFAULT_PUBLICATION_NAME,
+  publicationNameForNode,
   qualifiedTableName,
   quoteIdentifier,
   slotNameForNode,
@@ -32,6 +32,7 @@ export {
   ensureReplicationSlot,
   type PublicationResult,
   type ReplicationSlotState,
+  readPublicationTables,
   readReplicationSlot,
   type SlotResult,
   type TableName,

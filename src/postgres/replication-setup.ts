@@ -66,6 +66,27 @@ export async function ensurePublication(
   }
 }
 
+/** The tables a publication lists; undefined when there is no such publication. */
+export async function readPublicationTables(
+  client: pg.Client,
+  name: string,
+): Promise<TableName[] | undefined> {
+  try {
+    const known = await client.query("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1", [
+      name,
+    ]);
+    if (known.rowCount === 0) return undefined;
+    const listed = await client.query<{ schema: string; table: string }>(
+      "SELECT schemaname AS schema, tablename AS table FROM pg_catalog.pg_publication_tables " +
+        "WHERE pubname = $1",
+      [name],
+    );
+    return listed.rows;
+  } catch (error) {
+    throw asPostgresError(error, "WITNZ_POSTGRES_QUERY", `reading publication ${name}`);
+  }
+}
+
 export async function dropPublication(client: pg.Client, name: string): Promise<void> {
   try {
     await client.query(`DROP PUBLICATION IF EXISTS ${quoteIdentifier(name)}`);

@@ -16,11 +16,11 @@ import {
 } from "../catalog/index.js";
 import type { DatabaseConfig, WitnzConfig } from "../config/index.js";
 import {
-  DEFAULT_PUBLICATION_NAME,
   ensurePublication,
   ensureReplicationSlot,
   formatLsn,
   type Lsn,
+  publicationNameForNode,
   qualifiedTableName,
   type SlotResult,
   slotNameForNode,
@@ -131,7 +131,8 @@ export async function initNode(
         return { ok: false, checks, changed, layouts };
       }
       await warnOfRowsBeforeProtection(client, unrecorded, report);
-      changed = (await createPublication(client, layouts, report)) || changed;
+      const publication = publicationNameForNode(config.node.id);
+      changed = (await createPublication(client, publication, layouts, report)) || changed;
       if (checks.some((check) => check.status === "fail")) {
         return { ok: false, checks, changed, layouts };
       }
@@ -388,24 +389,19 @@ function checkRecordedLayouts(
 
 async function createPublication(
   client: pg.Client,
+  name: string,
   layouts: readonly TableLayout[],
   report: Report,
 ): Promise<boolean> {
   const count = `${layouts.length} ${layouts.length === 1 ? "table" : "tables"}`;
   try {
-    const result = await ensurePublication(client, DEFAULT_PUBLICATION_NAME, layouts);
-    if (result.created)
-      report("ok", `publication ${DEFAULT_PUBLICATION_NAME} created over ${count}`);
-    else if (result.changed)
-      report("ok", `publication ${DEFAULT_PUBLICATION_NAME} changed to list exactly ${count}`);
-    else
-      report(
-        "ok",
-        `publication ${DEFAULT_PUBLICATION_NAME} already lists exactly ${count} (unchanged)`,
-      );
+    const result = await ensurePublication(client, name, layouts);
+    if (result.created) report("ok", `publication ${name} created over ${count}`);
+    else if (result.changed) report("ok", `publication ${name} changed to list exactly ${count}`);
+    else report("ok", `publication ${name} already lists exactly ${count} (unchanged)`);
     return result.created || result.changed;
   } catch (error) {
-    report("fail", `publication ${DEFAULT_PUBLICATION_NAME}: ${(error as Error).message}`);
+    report("fail", `publication ${name}: ${(error as Error).message}`);
     return false;
   }
 }

@@ -1,7 +1,9 @@
-// Stopping a node while a large UPDATE's violations are still queued: the node stops without
-// working through the queue (what it had not made durable was never acknowledged), and the next
-// start records the rest, each violation exactly once.
-import { mkdtemp, rm } from "node:fs/promises";
+// Stopping and starting a node: stopped while a large UPDATE's violations are still queued, it
+// stops without working through the queue (what it had not made durable was never
+// acknowledged), and the next start records the rest, each violation exactly once; started on a
+// publication that lacks a protected table, it does not stream, and says why, until init has put
+// the table back.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type pg from "pg";
@@ -12,7 +14,8 @@ import { type RunningNode, startNode } from "../../src/node/index.js";
 import { connectSession, startTestPostgres, type TestPostgres } from "../../src/postgres/index.js";
 import { initNode } from "../../src/setup/index.js";
 import { openStore } from "../../src/store/index.js";
-import { freePort, nodeConfig, recordingLogger, until } from "./helpers.js";
+import { witnz } from "../verify/helpers.js";
+import { freePort, nodeConfig, nodeConfigYaml, recordingLogger, until } from "./helpers.js";
 
 const TABLE = "public.ledger";
 const ROWS = 10_000;
@@ -21,6 +24,7 @@ let server: TestPostgres;
 let client: pg.Client;
 let directory: string;
 let config: WitnzConfig;
+let configPath: string;
 let node: RunningNode | undefined;
 
 beforeAll(async () => {
@@ -28,13 +32,16 @@ beforeAll(async () => {
   client = await connectSession({ connectionString: server.connectionString });
   await client.query("CREATE TABLE public.ledger (id int PRIMARY KEY, amount int NOT NULL)");
   directory = await mkdtemp(join(tmpdir(), "witnz-stop-"));
-  config = nodeConfig({
+  const options = {
     server,
     nodeId: "stopper",
     dataDir: join(directory, "data"),
     httpPort: await freePort(),
     tables: [{ name: "ledger" }],
-  });
+  };
+  config = nodeConfig(options);
+  configPath = join(directory, "node.yaml");
+  await writeFile(configPath, nodeConfigYaml(options));
   const init = await initNode(config);
   expect(init.checks.filter((check) => check.status === "fail")).toEqual([]);
 });
@@ -81,3 +88,43 @@ test("a stop does not wait for a queued backlog of violations; a restart records
   await until(() => node!.store.chainHead(TABLE)?.size === ROWS + 1, "the next row captured");
   expect(node.store.violationHead(TABLE)?.size).toBe(ROWS);
 });
+
+test("a publication that lacks a protected table keeps the node from streaming, saying why", async () => {
+  await node?.stop();
+  node = undefined;
+  await client.query("CREATE TABLE public.other (id int PRIMARY KEY)");
+  await client.query("ALTER PUBLICATION witnz_stopper SET TABLE ONLY public.other");
+  const size = (await openStoreSize()) ?? 0;
+  node = await startNode(config, { logger: recordingLogger() });
+  const reasons = await until(() => {
+    const { ready, reasons } = node!.readiness();
+    return !ready && reasons.some((reason) => reason.includes("does not list"))
+      ? reasons
+      : undefined;
+  }, "the node to say what is wrong");
+  expect(reasons).toEqual([
+    "replication is reconnecting: publication witnz_stopper does not list public.ledger: run witnz init --config <this node's configuration>",
+  ]);
+  // A row written meanwhile is never decoded: logical decoding reads the publication as it was
+  // when the row was written. Verify reports it (phantom) once the node streams again.
+  await client.query("INSERT INTO public.ledger VALUES ($1, 0)", [ROWS + 2]);
+  // witnz init, as an operator runs it beside the node.
+  const init = await witnz("init", "--config", configPath);
+  expect(init.stdout).toContain("ok   publication witnz_stopper changed to list exactly 1 table");
+  await until(() => node!.readiness().ready, "the node to stream once init ran", 60_000);
+  await client.query("INSERT INTO public.ledger VALUES ($1, 0)", [ROWS + 3]);
+  await until(() => node!.store.chainHead(TABLE)?.size === size + 1, "the row written after init");
+  const verify = await witnz("verify", "--config", configPath, "--json");
+  expect(verify.code).toBe(1);
+  expect(JSON.parse(verify.stdout).tables[0]).toMatchObject({ phantom: [[String(ROWS + 2)]] });
+});
+
+async function openStoreSize(): Promise<number | undefined> {
+  if (node !== undefined) return node.store.chainHead(TABLE)?.size;
+  const store = await openStore(config.node.dataDir);
+  try {
+    return store.chainHead(TABLE)?.size;
+  } finally {
+    await store.close();
+  }
+}

@@ -48,9 +48,10 @@ async function configFor(tables: string[], nodeId: string, extra: object = {}) {
   return { path, config: loadConfig(path, { env: {} }).config };
 }
 
-async function publicationTables(): Promise<string[]> {
+async function publicationTables(publication: string): Promise<string[]> {
   const result = await admin.query<{ name: string }>(
-    "SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_catalog.pg_publication_tables WHERE pubname = 'witnz' ORDER BY 1",
+    "SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_catalog.pg_publication_tables WHERE pubname = $1 ORDER BY 1",
+    [publication],
   );
   return result.rows.map((row) => row.name);
 }
@@ -68,20 +69,22 @@ describe("witnz init", () => {
     expect(lines).toContain(
       'ok   table "Audit"."Log": 3 columns, primary key (Region, Id), readable',
     );
-    expect(lines).toContain("ok   publication witnz created over 2 tables");
+    expect(lines).toContain("ok   publication witnz_first created over 2 tables");
     expect(lines).toContain("ok   slot witnz_first created");
     const slot = await readReplicationSlot(admin, "witnz_first");
     expect(lines).toContain(
       `ok   capture baseline ${formatLsn(slot!.confirmedFlushLsn!)} (the slot's position) recorded`,
     );
     expect(lines.every((line) => /^(ok {2}|WARN|FAIL) /.test(line))).toBe(true);
-    expect(await publicationTables()).toEqual(['"Audit"."Log"', "public.audit_log"]);
+    expect(await publicationTables("witnz_first")).toEqual(['"Audit"."Log"', "public.audit_log"]);
     expect((await readReplicationSlot(admin, "witnz_first"))?.plugin).toBe("pgoutput");
 
     const again: string[] = [];
     const second = await initNode(config, { out: (line) => again.push(line) });
     expect(second).toMatchObject({ ok: true, changed: false });
-    expect(again).toContain("ok   publication witnz already lists exactly 2 tables (unchanged)");
+    expect(again).toContain(
+      "ok   publication witnz_first already lists exactly 2 tables (unchanged)",
+    );
     expect(again).toContain("ok   slot witnz_first already exists (unchanged)");
     expect(again).toContain("ok   layout of public.audit_log already recorded (unchanged)");
 
@@ -194,28 +197,29 @@ describe("witnz init", () => {
     `);
     const { config } = await configFor(["parent_log"], "parent");
     expect((await initNode(config)).ok).toBe(true);
-    expect(await publicationTables()).toEqual(["public.parent_log"]);
+    expect(await publicationTables("witnz_parent")).toEqual(["public.parent_log"]);
     const lines: string[] = [];
     const again = await initNode(config, { out: (line) => lines.push(line) });
     expect(again.changed).toBe(false);
-    expect(lines).toContain("ok   publication witnz already lists exactly 1 table (unchanged)");
+    expect(lines).toContain(
+      "ok   publication witnz_parent already lists exactly 1 table (unchanged)",
+    );
   });
 
   test("a publication step that fails creates no slot, and names PostgreSQL's reason", async () => {
-    await admin.query("DROP PUBLICATION IF EXISTS witnz");
-    await admin.query("CREATE PUBLICATION witnz FOR ALL TABLES");
+    await admin.query("CREATE PUBLICATION witnz_pubfail FOR ALL TABLES");
     try {
       const { config } = await configFor(["audit_log"], "pubfail");
       const lines: string[] = [];
       expect((await initNode(config, { out: (line) => lines.push(line) })).ok).toBe(false);
       expect(lines.filter((line) => line.startsWith("FAIL"))).toEqual([
         expect.stringMatching(
-          /^FAIL publication witnz: creating publication witnz: .*FOR ALL TABLES/,
+          /^FAIL publication witnz_pubfail: creating publication witnz_pubfail: .*FOR ALL TABLES/,
         ),
       ]);
       expect(await readReplicationSlot(admin, "witnz_pubfail")).toBeUndefined();
     } finally {
-      await admin.query("DROP PUBLICATION witnz");
+      await admin.query("DROP PUBLICATION witnz_pubfail");
     }
   });
 
