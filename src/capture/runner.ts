@@ -34,6 +34,8 @@ import {
 
 export const RECONNECT_DELAY_MS_MIN = 100;
 export const RECONNECT_DELAY_MS_MAX = 10_000;
+/** A stream up this long resets the reconnect backoff even if it made nothing durable. */
+const STABLE_STREAM_MS = 30_000;
 /**
  * Wire bytes of decoded messages the stream may hold ahead of ingest. Each queued message costs
  * several times its wire size once decoded, and ingest, not the network, sets the pace; a few
@@ -126,11 +128,24 @@ export class CaptureRunner {
     let delayMs = RECONNECT_DELAY_MS_MIN;
     const delayMsMax = this.#options.reconnectDelayMsMax ?? RECONNECT_DELAY_MS_MAX;
     while (!this.#stopping) {
+      let streamingSinceMs: number | undefined;
+      let acknowledgedAtStart: Lsn | undefined;
       try {
         await this.#streamOnce(() => {
-          delayMs = RECONNECT_DELAY_MS_MIN;
+          streamingSinceMs = performance.now();
+          acknowledgedAtStart = this.#acknowledgedLsn;
         });
       } catch (error) {
+        // Only a stream that made something durable, or ran a while, resets the backoff: one
+        // that fails before its first commit (a full disk, a row the store refuses) would
+        // otherwise be retried at once, forever, decoding its backlog again each time.
+        if (
+          streamingSinceMs !== undefined &&
+          (this.#acknowledgedLsn !== acknowledgedAtStart ||
+            performance.now() - streamingSinceMs >= STABLE_STREAM_MS)
+        ) {
+          delayMs = RECONNECT_DELAY_MS_MIN;
+        }
         if (this.#stopping) break;
         this.#lastError = error;
         this.#options.onError?.(error, delayMs);

@@ -318,4 +318,38 @@ describe("capture", () => {
     expect(gaps).toEqual([{ reason: "slot_advanced", fromLsn: initPosition, toLsn: advanced }]);
     await store.close();
   });
+  test("a stream whose commits keep failing is retried with a growing delay, not at once", async () => {
+    const lmdb = openLmdbKeyValueStore(join(directory, "store-backoff"));
+    let failing = false;
+    const failingStore: KeyValueStore = {
+      location: lmdb.location,
+      get: (key) => lmdb.get(key),
+      getTransient: (key) => lmdb.getTransient(key),
+      range: (options) => lmdb.range(options),
+      count: (range) => lmdb.count(range),
+      write: (operations, conditions, options) =>
+        failing
+          ? Promise.reject(new StoreError("WITNZ_STORE_WRITE", "injected: disk full"))
+          : lmdb.write(operations, conditions, options),
+      close: () => lmdb.close(),
+    };
+    const store = await openStoreOnKeyValueStore(failingStore);
+    const retries: number[] = [];
+    const capture = runner(store, [], {
+      slotName: "witnz_backoff",
+      reconnectDelayMsMax: 5_000,
+      onError: (_error, retryInMs) => retries.push(retryInMs),
+    });
+    await ensureReplicationSlot(client, "witnz_backoff");
+    capture.start();
+    await until(() => capture.state === "streaming", "capture to stream");
+    failing = true;
+    await client.query("INSERT INTO public.audit_log VALUES (90001, 'late', 1, now(), '{}')");
+    // Each try streams, decodes the row and fails to commit it.
+    await until(() => retries.length >= 4, "four failed tries", 60_000);
+    await capture.stop();
+    expect(retries.slice(0, 4)).toEqual([100, 200, 400, 800]);
+    failing = false;
+    await store.close();
+  });
 });
