@@ -92,7 +92,7 @@ export function createNodeMetrics(options: NodeMetricsOptions = {}): NodeMetrics
     }),
     replicationLagSeconds: new Gauge({
       name: "witnz_replication_lag_seconds",
-      help: "Seconds between the commit time of the last stored transaction and now.",
+      help: "Seconds since the server was at the oldest WAL position the node has not stored durably (0 when caught up), from the periodic lag samples.",
       registers,
     }),
     ...createAlertMetrics(registry),

@@ -394,6 +394,8 @@ async function startLockedNode(config: WitnzConfig, hooks: NodeHooks): Promise<R
     readLagBytes: async () => {
       const bytes = await lag.read();
       if (bytes !== null) metrics.replicationLagBytes.set(bytes);
+      const seconds = lag.secondsBehind();
+      if (seconds !== null) metrics.replicationLagSeconds.set(seconds);
       return bytes;
     },
     onError: (error) => hooks.logger.warn({ err: errorText(error) }, "replication lag read failed"),
