@@ -38,7 +38,7 @@ import { checkStore, formatIntegrityReport } from "../integrity/index.js";
 import { loadOrCreateNodeKey } from "../keys/index.js";
 import { formatLsn, publicationNameForNode, slotNameForNode } from "../postgres/index.js";
 import { openDatabaseSession, sessionOptions } from "../setup/index.js";
-import { lockDataDirectory, openStore, type WitnzStore } from "../store/index.js";
+import { openStore, runHoldingDataDirectory, type WitnzStore } from "../store/index.js";
 import {
   type SubmitterBacklog,
   type WitnessEndpoint,
@@ -112,25 +112,8 @@ export function clusterOrigin(config: WitnzConfig): string {
  * Starts a node on its data directory, which it holds (`witnz.pid`) until it stops: a second
  * process on the same directory is refused with WITNZ_STORE_IN_USE.
  */
-export async function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<RunningNode> {
-  const lock = await lockDataDirectory(config.node.dataDir);
-  let node: RunningNode;
-  try {
-    node = await startLockedNode(config, hooks);
-  } catch (error) {
-    await lock.release();
-    throw error;
-  }
-  return {
-    ...node,
-    stop: async () => {
-      try {
-        await node.stop();
-      } finally {
-        await lock.release();
-      }
-    },
-  };
+export function startNode(config: WitnzConfig, hooks: NodeHooks): Promise<RunningNode> {
+  return runHoldingDataDirectory(config.node.dataDir, () => startLockedNode(config, hooks));
 }
 
 async function startLockedNode(config: WitnzConfig, hooks: NodeHooks): Promise<RunningNode> {

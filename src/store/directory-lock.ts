@@ -58,6 +58,34 @@ export async function lockDataDirectory(directory: string): Promise<DirectoryLoc
   }
 }
 
+/**
+ * Starts something that runs on `directory` while holding it: the lock is released when it
+ * stops, or at once if it fails to start.
+ */
+export async function runHoldingDataDirectory<T extends { stop(): Promise<void> }>(
+  directory: string,
+  start: () => Promise<T>,
+): Promise<T> {
+  const lock = await lockDataDirectory(directory);
+  let running: T;
+  try {
+    running = await start();
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  return {
+    ...running,
+    stop: async () => {
+      try {
+        await running.stop();
+      } finally {
+        await lock.release();
+      }
+    },
+  };
+}
+
 async function releaseLock(path: string): Promise<void> {
   if ((await lockHolder(path)) === process.pid) await rm(path, { force: true });
 }

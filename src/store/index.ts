@@ -2,6 +2,7 @@ export {
   DIRECTORY_LOCK_FILE,
   type DirectoryLock,
   lockDataDirectory,
+  runHoldingDataDirectory,
 } from "./directory-lock.js";
 export { isStoreError, StoreError, type StoreErrorCode } from "./errors.js";
 export {

@@ -15,9 +15,9 @@ import type { WitnzConfig } from "../config/index.js";
 import { countAlertDelivery, startHttpServer } from "../http/index.js";
 import { loadOrCreateNodeKey } from "../keys/index.js";
 import {
-  lockDataDirectory,
   openLmdbKeyValueStore,
   openStoreOnKeyValueStore,
+  runHoldingDataDirectory,
 } from "../store/index.js";
 import type { NodeRegistry } from "./core/index.js";
 import { witnessDashboardSource } from "./dashboard.js";
@@ -88,24 +88,7 @@ export async function startWitness(
   if (config.node.role !== "witness") {
     throw new WitnessError("WITNZ_WITNESS_START", "node.role is not witness");
   }
-  const lock = await lockDataDirectory(config.node.dataDir);
-  let witness: RunningWitness;
-  try {
-    witness = await startLockedWitness(config, hooks);
-  } catch (error) {
-    await lock.release();
-    throw error;
-  }
-  return {
-    ...witness,
-    stop: async () => {
-      try {
-        await witness.stop();
-      } finally {
-        await lock.release();
-      }
-    },
-  };
+  return runHoldingDataDirectory(config.node.dataDir, () => startLockedWitness(config, hooks));
 }
 
 async function startLockedWitness(

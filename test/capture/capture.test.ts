@@ -102,6 +102,25 @@ function runner(
   });
 }
 
+/** A real LMDB store whose writes fail with the message `failure` returns, when it returns one. */
+function failingWrites(path: string, failure: () => string | undefined): KeyValueStore {
+  const lmdb = openLmdbKeyValueStore(path);
+  return {
+    location: lmdb.location,
+    get: (key) => lmdb.get(key),
+    getTransient: (key) => lmdb.getTransient(key),
+    range: (options) => lmdb.range(options),
+    count: (range) => lmdb.count(range),
+    write: (operations, conditions, options) => {
+      const message = failure();
+      return message === undefined
+        ? lmdb.write(operations, conditions, options)
+        : Promise.reject(new StoreError("WITNZ_STORE_WRITE", message));
+    },
+    close: () => lmdb.close(),
+  };
+}
+
 async function currentLsn(): Promise<bigint> {
   const result = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
   const [high, low] = result.rows[0]!.lsn.split("/") as [string, string];
@@ -237,22 +256,13 @@ describe("capture", () => {
   test("a commit that fails mid-transaction, while the next batch is staged on it: capture starts over from the store and loses nothing, though the table's layout was learned in that transaction", async () => {
     // The store's fifth write fails, in the middle of a 1000-row transaction that is committed
     // in batches of 100, each flushed while the next is staged on it.
-    const lmdb = openLmdbKeyValueStore(join(directory, "store-2"));
     let writes = 0;
-    const failing: KeyValueStore = {
-      location: lmdb.location,
-      get: (key) => lmdb.get(key),
-      getTransient: (key) => lmdb.getTransient(key),
-      range: (options) => lmdb.range(options),
-      count: (range) => lmdb.count(range),
-      write: (operations, conditions, options) => {
+    const store = await openStoreOnKeyValueStore(
+      failingWrites(join(directory, "store-2"), () => {
         writes += 1;
-        if (writes === 5) return Promise.reject(new StoreError("WITNZ_STORE_WRITE", "injected"));
-        return lmdb.write(operations, conditions, options);
-      },
-      close: () => lmdb.close(),
-    };
-    const store = await openStoreOnKeyValueStore(failing);
+        return writes === 5 ? "injected" : undefined;
+      }),
+    );
     const errors: unknown[] = [];
     const capture = runner(store, [], { onError: (error) => errors.push(error) });
     capture.start();
@@ -319,21 +329,12 @@ describe("capture", () => {
     await store.close();
   });
   test("a stream whose commits keep failing is retried with a growing delay, not at once", async () => {
-    const lmdb = openLmdbKeyValueStore(join(directory, "store-backoff"));
     let failing = false;
-    const failingStore: KeyValueStore = {
-      location: lmdb.location,
-      get: (key) => lmdb.get(key),
-      getTransient: (key) => lmdb.getTransient(key),
-      range: (options) => lmdb.range(options),
-      count: (range) => lmdb.count(range),
-      write: (operations, conditions, options) =>
-        failing
-          ? Promise.reject(new StoreError("WITNZ_STORE_WRITE", "injected: disk full"))
-          : lmdb.write(operations, conditions, options),
-      close: () => lmdb.close(),
-    };
-    const store = await openStoreOnKeyValueStore(failingStore);
+    const store = await openStoreOnKeyValueStore(
+      failingWrites(join(directory, "store-backoff"), () =>
+        failing ? "injected: disk full" : undefined,
+      ),
+    );
     const retries: number[] = [];
     const capture = runner(store, [], {
       slotName: "witnz_backoff",
