@@ -220,9 +220,15 @@ export class TransactionAssembler {
       case "update": {
         const shape = this.#shape(message.relation);
         const table = shape.table;
+        // Without an old image of the key, the new row's key is the row's own only when the
+        // replica identity covers the key (PostgreSQL then sends an old key whenever it
+        // changed); with an identity on other columns the key may have changed unseen, and is
+        // not named.
         const primaryKey =
           oldPrimaryKeyOf(shape, message.oldKey, message.oldTuple) ??
-          primaryKeyOf(shape.primaryKeyPositions, message.newTuple);
+          (shape.oldKeyHasPrimaryKey
+            ? primaryKeyOf(shape.primaryKeyPositions, message.newTuple)
+            : undefined);
         const newRow = rowOf(message.relation, shape.columns, message.newTuple);
         const keyChanged = message.oldKey !== null;
         return this.#emit([

@@ -163,6 +163,37 @@ export async function replicationProblem(
   return undefined;
 }
 
+/**
+ * What the table's replica identity costs protection, when it costs something: with NOTHING,
+ * PostgreSQL refuses the table's UPDATEs and DELETEs once it is published; with an index that
+ * does not cover the primary key, UPDATE and DELETE violations cannot name the row.
+ */
+export async function replicaIdentityWarning(
+  client: pg.Client,
+  layout: TableLayout,
+): Promise<string | undefined> {
+  const found = await client.query<{ identity: string; columns: string[] | null }>(
+    `SELECT c.relreplident AS identity,
+            (SELECT array_agg(a.attname::text) FROM pg_catalog.pg_index i
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid
+                AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
+              WHERE i.indrelid = c.oid AND i.indisreplident) AS columns
+       FROM pg_catalog.pg_class c WHERE c.oid = $1`,
+    [layout.relationId],
+  );
+  const row = found.rows[0];
+  if (row?.identity === "n") {
+    return `table ${layout.name} has REPLICA IDENTITY NOTHING: once it is published, PostgreSQL refuses its UPDATEs and DELETEs (ALTER TABLE ${layout.name} REPLICA IDENTITY DEFAULT)`;
+  }
+  if (
+    row?.identity === "i" &&
+    !layout.primaryKey.every((column) => row.columns?.includes(column))
+  ) {
+    return `table ${layout.name}: its replica identity index does not cover its primary key, so UPDATE and DELETE violations cannot name the row (ALTER TABLE ${layout.name} REPLICA IDENTITY DEFAULT)`;
+  }
+  return undefined;
+}
+
 /** Store meta name under which a table's layout is kept. */
 export function tableLayoutMetaName(name: string): string {
   return `table-layout:${name}`;

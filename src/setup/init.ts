@@ -9,6 +9,7 @@ import {
   CatalogError,
   decodeTableLayout,
   encodeTableLayout,
+  replicaIdentityWarning,
   replicationProblem,
   resolveTable,
   type TableLayout,
@@ -328,6 +329,8 @@ async function checkTables(
       "ok",
       `table ${layout.name}: ${layout.columns.length} ${layout.columns.length === 1 ? "column" : "columns"}, primary key (${layout.primaryKey.join(", ")}), readable`,
     );
+    const identity = await replicaIdentityWarning(client, layout);
+    if (identity !== undefined) report("warn", identity);
     layouts.push(layout);
   }
   return layouts;
@@ -345,7 +348,8 @@ async function warnOfRowsBeforeProtection(
 ): Promise<void> {
   for (const layout of layouts) {
     const result = await client.query<{ any: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM ${qualifiedTableName(layout.schema, layout.table)}) AS any`,
+      // ONLY: rows of inheritance children are theirs, as the publication and verify see it.
+      `SELECT EXISTS (SELECT 1 FROM ONLY ${qualifiedTableName(layout.schema, layout.table)}) AS any`,
     );
     if (result.rows[0]!.any) {
       report(

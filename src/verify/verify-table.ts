@@ -200,7 +200,11 @@ async function currentShape(
     return { columns: current.columns, primaryKey: current.primaryKey };
   } catch (error) {
     if (!(error instanceof CatalogError)) throw error;
-    if (error.code === "WITNZ_TABLE_NOT_FOUND") return undefined;
+    // Gone, or replaced by something that is no table (a view of the same name): either way the
+    // recorded table is missing, and every recorded row with it.
+    if (error.code === "WITNZ_TABLE_NOT_FOUND" || error.code === "WITNZ_TABLE_UNSUPPORTED") {
+      return undefined;
+    }
     if (error.code !== "WITNZ_TABLE_NO_PRIMARY_KEY") throw error;
     const columns = await client.query<{ attname: string }>(
       `SELECT a.attname FROM pg_catalog.pg_attribute a

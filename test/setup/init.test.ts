@@ -190,13 +190,35 @@ describe("witnz init", () => {
     expect(again.filter((line) => line.startsWith("WARN"))).toEqual([]);
   });
 
+  test("a replica identity that cannot name rows is a warning", async () => {
+    await admin.query(`
+      CREATE TABLE public.by_code (id int4 PRIMARY KEY, code text UNIQUE NOT NULL);
+      ALTER TABLE public.by_code REPLICA IDENTITY USING INDEX by_code_code_key;
+      CREATE TABLE public.no_identity (id int4 PRIMARY KEY);
+      ALTER TABLE public.no_identity REPLICA IDENTITY NOTHING;
+      CREATE TABLE public.full_identity (id int4 PRIMARY KEY);
+      ALTER TABLE public.full_identity REPLICA IDENTITY FULL;
+    `);
+    const { config } = await configFor(["by_code", "no_identity", "full_identity"], "identity");
+    const lines: string[] = [];
+    expect((await initNode(config, { out: (line) => lines.push(line) })).ok).toBe(true);
+    expect(lines.filter((line) => line.startsWith("WARN"))).toEqual([
+      "WARN table public.by_code: its replica identity index does not cover its primary key, so UPDATE and DELETE violations cannot name the row (ALTER TABLE public.by_code REPLICA IDENTITY DEFAULT)",
+      "WARN table public.no_identity has REPLICA IDENTITY NOTHING: once it is published, PostgreSQL refuses its UPDATEs and DELETEs (ALTER TABLE public.no_identity REPLICA IDENTITY DEFAULT)",
+    ]);
+  });
+
   test("an inheritance parent is published alone, so a second run changes nothing", async () => {
     await admin.query(`
       CREATE TABLE public.parent_log (id int4 PRIMARY KEY, note text);
       CREATE TABLE public.child_log (extra text) INHERITS (public.parent_log);
+      INSERT INTO public.child_log VALUES (1, 'a child row', 'x');
     `);
     const { config } = await configFor(["parent_log"], "parent");
-    expect((await initNode(config)).ok).toBe(true);
+    const first: string[] = [];
+    expect((await initNode(config, { out: (line) => first.push(line) })).ok).toBe(true);
+    // The child's row is not the parent's own: no warning of rows before protection.
+    expect(first.filter((line) => line.startsWith("WARN"))).toEqual([]);
     expect(await publicationTables("witnz_parent")).toEqual(["public.parent_log"]);
     const lines: string[] = [];
     const again = await initNode(config, { out: (line) => lines.push(line) });

@@ -26,9 +26,26 @@ function otherProcess() {
 describe("lockDataDirectory", () => {
   test("holds the directory with this process's pid; release removes the file", async () => {
     const lock = await lockDataDirectory(join(directory, "data"));
-    expect(await readFile(lock.path, "utf8")).toBe(`${process.pid}\n`);
+    expect(await readFile(lock.path, "utf8")).toMatch(
+      new RegExp(`^${process.pid} [0-9a-f]{32}\n$`),
+    );
     await lock.release();
     await expect(readFile(lock.path, "utf8")).rejects.toThrow(/ENOENT/);
+  });
+
+  test("a directory this process holds is refused to it too; one it no longer holds is taken", async () => {
+    const lock = await lockDataDirectory(directory);
+    await expect(lockDataDirectory(directory)).rejects.toMatchObject({
+      code: "WITNZ_STORE_IN_USE",
+    });
+    // The refused attempt left the holder's file alone.
+    expect(await readFile(lock.path, "utf8")).toMatch(new RegExp(`^${process.pid} `));
+    await lock.release();
+    // A file naming this process that it does not hold (a node of it that ended unreleased).
+    await writeFile(join(directory, DIRECTORY_LOCK_FILE), `${process.pid} stale\n`);
+    const again = await lockDataDirectory(directory);
+    expect(await readFile(again.path, "utf8")).not.toContain("stale");
+    await again.release();
   });
 
   test("a directory held by a running process is refused, naming it; its file is kept", async () => {
@@ -53,7 +70,7 @@ describe("lockDataDirectory", () => {
     const path = join(directory, DIRECTORY_LOCK_FILE);
     await writeFile(path, `${gone.pid}\n`);
     const lock = await lockDataDirectory(directory);
-    expect(await readFile(path, "utf8")).toBe(`${process.pid}\n`);
+    expect(await readFile(path, "utf8")).toMatch(new RegExp(`^${process.pid} `));
     // Someone else's file by now (removed by hand and taken): release does not touch it.
     await writeFile(path, "1\n");
     await lock.release();

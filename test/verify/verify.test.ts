@@ -356,6 +356,16 @@ describe("verifyTable", () => {
       message: `table ${table.layout.name} no longer exists`,
     });
   });
+
+  test("a table replaced by a view of the same name is a missing table, not an error", async () => {
+    const table = await eventsTable(10);
+    const hidden = `${table.layout.table}_hidden`;
+    await admin.query(`ALTER TABLE ${table.layout.name} RENAME TO ${hidden}`);
+    await admin.query(`CREATE VIEW ${table.layout.name} AS SELECT * FROM public.${hidden}`);
+    const result = (await verifyNode(table.config)).tables[0]!;
+    expect(result.ok).toBe(false);
+    expect(result.schemaChange).toMatchObject({ tableMissing: true });
+  });
 });
 
 describe("witnz verify (the binary)", () => {
