@@ -45,6 +45,8 @@ import {
   ensureReplicationSlot,
   type Lsn,
   parseLsn,
+  publicationNameForNode,
+  slotNameForNode,
   startReplicationStream,
   startTestPostgres,
   type TestPostgres,
@@ -159,8 +161,9 @@ const TABLE_DISPLAY_NAME = `public.${TABLE}`;
 const BASELINE_SLOT = "witnz_bench_baseline";
 /** A third slot for the breakdown: the same decode, plus every hash the formats require. */
 const HASHED_SLOT = "witnz_bench_hashed";
+const NODE_ID = "bench";
 /** The node's own slot: `witnz_<node id>`. */
-const NODE_SLOT = "witnz_bench";
+const NODE_SLOT = slotNameForNode(NODE_ID);
 const BIN = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 
 export async function benchCapture(options: BenchCaptureOptions = {}): Promise<BenchCaptureResult> {
@@ -323,7 +326,8 @@ async function decodeSlot(
   const stream = await startReplicationStream({
     connection: { connectionString: server.connectionString },
     slotName,
-    publicationNames: ["witnz"],
+    // The node's own publication, which `witnz init` created.
+    publicationNames: [publicationNameForNode(NODE_ID)],
     // Acknowledging nothing: keepalive positions are not confirmed either.
     confirmIdleWal: false,
   });
@@ -562,7 +566,7 @@ async function writeNodeConfig(
   const path = join(directory, "node.yaml");
   const yaml = localNodeConfigYaml({
     database: server,
-    nodeId: "bench",
+    nodeId: NODE_ID,
     dataDir: join(directory, "data"),
     httpPort,
     tables: [{ name: TABLE }],
