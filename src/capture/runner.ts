@@ -186,7 +186,6 @@ export class CaptureRunner {
         : { batchChangesMax: options.batchChangesMax }),
       ...(options.observeRow === undefined ? {} : { observeRow: options.observeRow }),
     });
-    await this.#checkPublication();
     await this.#checkSlot(ingester);
     if (this.#stopping) return;
     const assembler = new TransactionAssembler({
@@ -219,32 +218,27 @@ export class CaptureRunner {
   }
 
   /**
-   * Before each stream: the node's publication must list every protected table, or their
-   * changes would never arrive while the slot moves past them. Failing, capture does not stream
-   * (the slot keeps the WAL) and retries with backoff, saying what to run.
+   * Before each stream (on #checkSlot's session): the node's publication must list every
+   * protected table, or their changes would never arrive while the slot moves past them.
+   * Failing, capture does not stream and retries with backoff, saying what to run.
    */
-  async #checkPublication(): Promise<void> {
+  async #checkPublication(client: Awaited<ReturnType<typeof connectSession>>): Promise<void> {
     const { protectedTables, publicationName } = this.#options;
     if (protectedTables === undefined) return;
-    const client = await connectSession(this.#options.connection);
-    try {
-      const listed = await readPublicationTables(client, publicationName);
-      if (listed === undefined) {
-        throw new Error(
-          `publication ${publicationName} does not exist: run witnz init --config <this node's configuration>`,
-        );
-      }
-      const names = new Set(listed.map((entry) => tableDisplayName(entry.schema, entry.table)));
-      const missing = (await displayTableNames(client, protectedTables)).filter(
-        (table) => !names.has(table),
+    const listed = await readPublicationTables(client, publicationName);
+    if (listed === undefined) {
+      throw new Error(
+        `publication ${publicationName} does not exist: run witnz init --config <this node's configuration>`,
       );
-      if (missing.length > 0) {
-        throw new Error(
-          `publication ${publicationName} does not list ${missing.join(", ")}: run witnz init --config <this node's configuration>`,
-        );
-      }
-    } finally {
-      await client.end();
+    }
+    const names = new Set(listed.map((entry) => tableDisplayName(entry.schema, entry.table)));
+    const missing = (await displayTableNames(client, protectedTables)).filter(
+      (table) => !names.has(table),
+    );
+    if (missing.length > 0) {
+      throw new Error(
+        `publication ${publicationName} does not list ${missing.join(", ")}: run witnz init --config <this node's configuration>`,
+      );
     }
   }
 
@@ -257,6 +251,7 @@ export class CaptureRunner {
     const options = this.#options;
     const client = await connectSession(options.connection);
     try {
+      await this.#checkPublication(client);
       const judgement = await this.#judgeSlot(client, ingester);
       if (judgement === undefined) return;
       let gap: Gap;
