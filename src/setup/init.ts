@@ -54,7 +54,7 @@ export interface InitOptions {
   readonly out?: (line: string) => void;
 }
 
-/** `ok   text` or `FAIL text`: the status column is four characters wide. */
+/** `ok   text`, `WARN text` or `FAIL text`: the status column is four characters wide. */
 export function formatCheck(check: InitCheck): string {
   const label = { ok: "ok  ", warn: "WARN", fail: "FAIL" }[check.status];
   return `${label} ${check.text}`;
