@@ -4,12 +4,7 @@
 // and witness facts come from the caller's callbacks once a cluster runs.
 
 import { parseCheckpoint, readWitnzFields } from "../checkpoint/index.js";
-import {
-  decodePrimaryKey,
-  encodePrimaryKey,
-  PRIMARY_KEY_DIGEST_PREFIX,
-  PRIMARY_KEY_DIGEST_TAG,
-} from "../hash/index.js";
+import { decodePrimaryKey, encodePrimaryKey, reportedDigestForm } from "../hash/index.js";
 import { MerkleTree } from "../merkle/index.js";
 import { formatLsn, toLsn } from "../postgres/index.js";
 import type { OutboxAlert, ViolationEntry, WitnzStore } from "../store/index.js";
@@ -429,8 +424,6 @@ export function storeDashboardSource(options: StoreDashboardSourceOptions): Dash
   };
 }
 
-const DIGEST_REPORT = new RegExp(`^${PRIMARY_KEY_DIGEST_PREFIX}([0-9a-f]{64})$`);
-
 /**
  * The entry of a key as reports give it. A key too long to keep is reported as its digest
  * (`["sha256:<hex>"]`): when no key has that text, it is looked up in its digest form.
@@ -441,11 +434,6 @@ function sequenceOf(
   primaryKey: readonly (string | null)[],
 ): number | undefined {
   const seq = store.sequenceForPrimaryKey(table, encodePrimaryKey(primaryKey));
-  const digest = primaryKey.length === 1 ? DIGEST_REPORT.exec(primaryKey[0] ?? "") : null;
-  if (seq !== undefined || digest === null) return seq;
-  const digestForm = Buffer.concat([
-    Buffer.of(PRIMARY_KEY_DIGEST_TAG),
-    Buffer.from(digest[1]!, "hex"),
-  ]);
-  return store.sequenceForPrimaryKey(table, digestForm);
+  const digestForm = seq === undefined ? reportedDigestForm(primaryKey) : undefined;
+  return digestForm === undefined ? seq : store.sequenceForPrimaryKey(table, digestForm);
 }

@@ -2,10 +2,10 @@ export { chainHash, dataHash, extendChain, GENESIS_CHAIN_HASH } from "./chain.js
 export {
   decodePrimaryKey,
   encodePrimaryKey,
-  PRIMARY_KEY_DIGEST_PREFIX,
   PRIMARY_KEY_DIGEST_TAG,
   PRIMARY_KEY_INLINE_BYTES_MAX,
   primaryKeyDigestForm,
+  reportedDigestForm,
 } from "./primary-key.js";
 export { RowEncoder } from "./row-encoder.js";
 export {

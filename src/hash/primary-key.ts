@@ -14,7 +14,8 @@ export const PRIMARY_KEY_INLINE_BYTES_MAX = 1024;
 export const PRIMARY_KEY_DIGEST_TAG = 0x80;
 const DIGEST_FORM_BYTES = 1 + SHA256_BYTES;
 /** How a key in digest form is reported: this prefix, then the digest in hex. */
-export const PRIMARY_KEY_DIGEST_PREFIX = "sha256:";
+const DIGEST_PREFIX = "sha256:";
+const DIGEST_REPORT = new RegExp(`^${DIGEST_PREFIX}([0-9a-f]{${2 * SHA256_BYTES}})$`);
 
 /**
  * u8 version, u16 count, then per value: u8 tag (0 NULL, 1 text) and u32 length + UTF-8 bytes;
@@ -44,6 +45,19 @@ export function encodePrimaryKey(values: readonly TextValue[]): Buffer {
   return out.length > PRIMARY_KEY_INLINE_BYTES_MAX ? primaryKeyDigestForm(out) : out;
 }
 
+/**
+ * The digest form a report of one (`["sha256:<hex>"]`, decodePrimaryKey's) stands for; undefined
+ * for any other key, which may still be a text key that merely looks like one.
+ */
+export function reportedDigestForm(values: readonly (string | null)[]): Buffer | undefined {
+  const digest = values.length === 1 ? DIGEST_REPORT.exec(values[0] ?? "") : null;
+  if (digest === null) return undefined;
+  const out = Buffer.allocUnsafe(DIGEST_FORM_BYTES);
+  out[0] = PRIMARY_KEY_DIGEST_TAG;
+  out.write(digest[1]!, 1, "hex");
+  return out;
+}
+
 /** PRIMARY_KEY_DIGEST_TAG || SHA-256(encoding): the form of an encoding too long to keep. */
 export function primaryKeyDigestForm(encoding: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(DIGEST_FORM_BYTES);
@@ -54,12 +68,12 @@ export function primaryKeyDigestForm(encoding: Uint8Array): Buffer {
 
 /**
  * The primary key's text values, for reports (`["42"]`, `["a", "7"]`); a key in digest form is
- * one value, PRIMARY_KEY_DIGEST_PREFIX and the digest in hex (`["sha256:9f86…"]`).
+ * one value, `sha256:` and the digest in hex (`["sha256:9f86…"]`).
  */
 export function decodePrimaryKey(bytes: Uint8Array): (string | null)[] {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buffer.length === DIGEST_FORM_BYTES && buffer[0] === PRIMARY_KEY_DIGEST_TAG) {
-    return [`${PRIMARY_KEY_DIGEST_PREFIX}${buffer.toString("hex", 1)}`];
+    return [`${DIGEST_PREFIX}${buffer.toString("hex", 1)}`];
   }
   if (buffer.length < 3 || buffer.readUInt8(0) !== PRIMARY_KEY_ENCODING_VERSION) {
     throw new RowEncodingError("not an encoded primary key");

@@ -14,6 +14,7 @@ import {
   PRIMARY_KEY_INLINE_BYTES_MAX,
   RowEncodingError,
   type RowImage,
+  reportedDigestForm,
 } from "../../src/hash/index.js";
 
 // The vectors of docs/design/row-encoding.md, computed by an independent implementation of the
@@ -210,6 +211,11 @@ describe("primary key bytes", () => {
         Buffer.concat([Buffer.of(PRIMARY_KEY_DIGEST_TAG), digest]),
       );
       expect(decodePrimaryKey(encoded)).toEqual([`sha256:${digest.toString("hex")}`]);
+      // The report stands for the digest form, and nothing else does.
+      expect(reportedDigestForm(decodePrimaryKey(encoded))).toEqual(encoded);
+    }
+    for (const other of [["sha256:00"], [`sha256:${"0".repeat(64)}`, "x"], [null], ["x"]]) {
+      expect(reportedDigestForm(other)).toBeUndefined();
     }
     // Two long keys that differ in their last byte have different digest forms.
     expect(encodePrimaryKey([`${"x".repeat(2000)}a`])).not.toEqual(

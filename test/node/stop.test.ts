@@ -13,7 +13,7 @@ import { decodePrimaryKey } from "../../src/hash/index.js";
 import { type RunningNode, startNode } from "../../src/node/index.js";
 import { connectSession, startTestPostgres, type TestPostgres } from "../../src/postgres/index.js";
 import { initNode } from "../../src/setup/index.js";
-import { openStore } from "../../src/store/index.js";
+import { openStore, type WitnzStore } from "../../src/store/index.js";
 import { witnz } from "../verify/helpers.js";
 import { freePort, nodeConfig, nodeConfigYaml, recordingLogger, until } from "./helpers.js";
 
@@ -66,9 +66,7 @@ test("a stop does not wait for a queued backlog of violations; a restart records
   );
   await node.stop();
   node = undefined;
-  const stopped = await openStore(config.node.dataDir);
-  const atStop = stopped.violationHead(TABLE)?.size ?? 0;
-  await stopped.close();
+  const atStop = await readStopped((store) => store.violationHead(TABLE)?.size ?? 0);
   expect(atStop).toBeLessThan(ROWS);
 
   node = await startNode(config, { logger: recordingLogger() });
@@ -94,7 +92,7 @@ test("a publication that lacks a protected table keeps the node from streaming, 
   node = undefined;
   await client.query("CREATE TABLE public.other (id int PRIMARY KEY)");
   await client.query("ALTER PUBLICATION witnz_stopper SET TABLE ONLY public.other");
-  const size = (await openStoreSize()) ?? 0;
+  const size = await readStopped((store) => store.chainHead(TABLE)?.size ?? 0);
   node = await startNode(config, { logger: recordingLogger() });
   const reasons = await until(() => {
     const { ready, reasons } = node!.readiness();
@@ -119,11 +117,11 @@ test("a publication that lacks a protected table keeps the node from streaming, 
   expect(JSON.parse(verify.stdout).tables[0]).toMatchObject({ phantom: [[String(ROWS + 2)]] });
 });
 
-async function openStoreSize(): Promise<number | undefined> {
-  if (node !== undefined) return node.store.chainHead(TABLE)?.size;
+/** Reads the store of the stopped node. */
+async function readStopped<T>(read: (store: WitnzStore) => T): Promise<T> {
   const store = await openStore(config.node.dataDir);
   try {
-    return store.chainHead(TABLE)?.size;
+    return read(store);
   } finally {
     await store.close();
   }
