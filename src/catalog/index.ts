@@ -139,41 +139,22 @@ function unsupportedRelation(name: string, relkind: string): string | undefined 
 }
 
 /**
- * Why logical replication cannot report a table's changes (UNLOGGED, temporary, a system
- * catalog); undefined when it can. Protecting such a table would record nothing.
+ * What logical replication makes of a table, read in one query: `problem` when it cannot report
+ * the table's changes (UNLOGGED, temporary, a system catalog: protecting it would record
+ * nothing); `warning` when its replica identity costs protection something (with NOTHING,
+ * PostgreSQL refuses its UPDATEs and DELETEs once it is published; with an index that does not
+ * cover the primary key, UPDATE and DELETE violations cannot name the row).
  */
-export async function replicationProblem(
+export async function replicationCheck(
   client: pg.Client,
   layout: TableLayout,
-): Promise<string | undefined> {
-  const found = await client.query<{ relpersistence: string }>(
-    "SELECT relpersistence FROM pg_catalog.pg_class WHERE oid = $1",
-    [layout.relationId],
-  );
-  const persistence = found.rows[0]?.relpersistence;
-  if (persistence === "u") {
-    return `table ${layout.name} is UNLOGGED: its changes are not written to the WAL, so logical replication never sees them (ALTER TABLE ${layout.name} SET LOGGED)`;
-  }
-  if (persistence === "t") {
-    return `table ${layout.name} is temporary: logical replication never sees its changes`;
-  }
-  if (layout.schema === "pg_catalog" || layout.schema === "information_schema") {
-    return `table ${layout.name} is a system catalog, which cannot be published`;
-  }
-  return undefined;
-}
-
-/**
- * What the table's replica identity costs protection, when it costs something: with NOTHING,
- * PostgreSQL refuses the table's UPDATEs and DELETEs once it is published; with an index that
- * does not cover the primary key, UPDATE and DELETE violations cannot name the row.
- */
-export async function replicaIdentityWarning(
-  client: pg.Client,
-  layout: TableLayout,
-): Promise<string | undefined> {
-  const found = await client.query<{ identity: string; columns: string[] | null }>(
-    `SELECT c.relreplident AS identity,
+): Promise<{ readonly problem?: string; readonly warning?: string }> {
+  const found = await client.query<{
+    persistence: string;
+    identity: string;
+    columns: string[] | null;
+  }>(
+    `SELECT c.relpersistence AS persistence, c.relreplident AS identity,
             (SELECT array_agg(a.attname::text) FROM pg_catalog.pg_index i
                JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid
                 AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
@@ -182,16 +163,32 @@ export async function replicaIdentityWarning(
     [layout.relationId],
   );
   const row = found.rows[0];
+  const name = layout.name;
+  if (row?.persistence === "u") {
+    return {
+      problem: `table ${name} is UNLOGGED: its changes are not written to the WAL, so logical replication never sees them (ALTER TABLE ${name} SET LOGGED)`,
+    };
+  }
+  if (row?.persistence === "t") {
+    return { problem: `table ${name} is temporary: logical replication never sees its changes` };
+  }
+  if (layout.schema === "pg_catalog" || layout.schema === "information_schema") {
+    return { problem: `table ${name} is a system catalog, which cannot be published` };
+  }
   if (row?.identity === "n") {
-    return `table ${layout.name} has REPLICA IDENTITY NOTHING: once it is published, PostgreSQL refuses its UPDATEs and DELETEs (ALTER TABLE ${layout.name} REPLICA IDENTITY DEFAULT)`;
+    return {
+      warning: `table ${name} has REPLICA IDENTITY NOTHING: once it is published, PostgreSQL refuses its UPDATEs and DELETEs (ALTER TABLE ${name} REPLICA IDENTITY DEFAULT)`,
+    };
   }
   if (
     row?.identity === "i" &&
     !layout.primaryKey.every((column) => row.columns?.includes(column))
   ) {
-    return `table ${layout.name}: its replica identity index does not cover its primary key, so UPDATE and DELETE violations cannot name the row (ALTER TABLE ${layout.name} REPLICA IDENTITY DEFAULT)`;
+    return {
+      warning: `table ${name}: its replica identity index does not cover its primary key, so UPDATE and DELETE violations cannot name the row (ALTER TABLE ${name} REPLICA IDENTITY DEFAULT)`,
+    };
   }
-  return undefined;
+  return {};
 }
 
 /** Store meta name under which a table's layout is kept. */

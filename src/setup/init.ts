@@ -9,8 +9,7 @@ import {
   CatalogError,
   decodeTableLayout,
   encodeTableLayout,
-  replicaIdentityWarning,
-  replicationProblem,
+  replicationCheck,
   resolveTable,
   type TableLayout,
   tableLayoutMetaName,
@@ -320,7 +319,7 @@ async function checkTables(
       );
       continue;
     }
-    const problem = await replicationProblem(client, layout);
+    const { problem, warning } = await replicationCheck(client, layout);
     if (problem !== undefined) {
       report("fail", problem);
       continue;
@@ -329,8 +328,7 @@ async function checkTables(
       "ok",
       `table ${layout.name}: ${layout.columns.length} ${layout.columns.length === 1 ? "column" : "columns"}, primary key (${layout.primaryKey.join(", ")}), readable`,
     );
-    const identity = await replicaIdentityWarning(client, layout);
-    if (identity !== undefined) report("warn", identity);
+    if (warning !== undefined) report("warn", warning);
     layouts.push(layout);
   }
   return layouts;
