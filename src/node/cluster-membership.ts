@@ -15,7 +15,7 @@ import {
   type StoreDashboardSourceOptions,
 } from "../dashboard/index.js";
 import { ConnectRaftTransport, toNodeId } from "../raft/index.js";
-import { lockDataDirectory, openStore, type WitnzStore } from "../store/index.js";
+import { lockDataDirectory, openStore } from "../store/index.js";
 import {
   openSubmitterBacklog,
   type SubmitterBacklog,
@@ -80,7 +80,6 @@ export async function restoreNodeStore(
       "restore rebuilds a cluster member's store from a peer; node.peer_addrs names no peers",
     );
   }
-  const settings = clusterSettings(config);
   const peers = Object.keys(config.node.peerAddrs);
   if (options.from !== undefined && !peers.includes(options.from)) {
     throw new NodeStartError(
@@ -90,6 +89,19 @@ export async function restoreNodeStore(
   }
   // The node must be stopped: its data directory is refused while a node holds it.
   const lock = await lockDataDirectory(config.node.dataDir);
+  try {
+    return await restoreFrom(config, peers, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function restoreFrom(
+  config: WitnzConfig,
+  peers: string[],
+  options: { readonly from?: string; readonly out: (line: string) => void },
+): Promise<{ from: string; entries: number; tables: { table: string; size: number }[] }> {
+  const settings = clusterSettings(config);
   const transport = new ConnectRaftTransport({
     id: config.node.id,
     clusterId: config.node.clusterId ?? "default",
@@ -100,14 +112,7 @@ export async function restoreNodeStore(
   for (const [peer, address] of Object.entries(config.node.peerAddrs)) {
     transport.setPeer(toNodeId(peer), address);
   }
-  let store: WitnzStore;
-  try {
-    store = await openStore(config.node.dataDir);
-  } catch (error) {
-    await transport.close();
-    await lock.release();
-    throw error;
-  }
+  const store = await openStore(config.node.dataDir);
   try {
     const record = await restoreFromPeers({
       store,
@@ -124,7 +129,6 @@ export async function restoreNodeStore(
   } finally {
     await transport.close();
     await store.close();
-    await lock.release();
   }
 }
 
